@@ -1,0 +1,536 @@
+#include "config.h"
+
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "env.h"
+#include "error.h"
+
+#define TMP_PREFIX  ".tmp-"
+#define DEFAULT_BUF (256u << 10)
+#define LOCK_NAME   "bucketdb.lock"
+
+static const char *const op_names[BDB_FS__COUNT] = {
+    [BDB_FS_OPEN] = "open",     [BDB_FS_WRITE] = "write", [BDB_FS_FSYNC] = "fsync",
+    [BDB_FS_RENAME] = "rename", [BDB_FS_MMAP] = "mmap",   [BDB_FS_UNLINK] = "unlink",
+    [BDB_FS_MKDIR] = "mkdir",
+};
+
+BDB_API const char *bdb_fs_op_name(int op)
+{
+    if (op < 0 || op >= BDB_FS__COUNT) return "unknown";
+    return op_names[op];
+}
+
+int bdbi_fs_fault(bdb_env *env, bdb_fs_op op, const char *path)
+{
+    if (!env->opts.fault_hook) return 0;
+    int e = env->opts.fault_hook(env->opts.fault_ctx, op, path);
+    if (e) atomic_fetch_add_explicit(&env->faults[op], 1, memory_order_relaxed);
+    return e;
+}
+
+/* Length of the directory part of `path` ("" -> 0, "a" -> 0, "d/a" -> 1). */
+static size_t dir_len(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? (size_t)(slash - path) : 0;
+}
+
+/* Copies the directory of `path` into buf ("." when there is none, "/"
+ * for the root). */
+static int dir_of(const char *path, char *buf, size_t cap)
+{
+    size_t n = dir_len(path);
+    if (n == 0) return snprintf(buf, cap, "%s", path[0] == '/' ? "/" : ".") < (int)cap ? 0 : -1;
+    if (n >= cap) return -1;
+    memcpy(buf, path, n);
+    buf[n] = '\0';
+    return 0;
+}
+
+static int fsync_dir_path(bdb_env *env, const char *dir)
+{
+    int e = bdbi_fs_fault(env, BDB_FS_FSYNC, dir);
+    if (e) return bdbi_err_sys(e, dir, "fsync of directory failed");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return bdbi_err_sys(errno, dir, "cannot open directory to fsync it");
+    int rc = 0;
+    if (fsync(fd) != 0) rc = bdbi_err_sys(errno, dir, "fsync of directory failed");
+    close(fd);
+    return rc;
+}
+
+int bdbi_fs_fsync_dir(bdb_env *env, const char *path)
+{
+    return fsync_dir_path(env, path);
+}
+
+/* ------------------------------------------------------------------ */
+/* Atomic file creation                                               */
+/* ------------------------------------------------------------------ */
+
+struct bdbi_file {
+    bdb_env *env;
+    int fd;
+    int flags;
+    int err; /* sticky failure code */
+    char *path;
+    char *tmp;
+    uint8_t *buf;
+    size_t cap, len;  /* write buffer: capacity and bytes held */
+    uint64_t flushed; /* bytes handed to write(2) */
+};
+
+int bdbi_fs_is_tmp_name(const char *name)
+{
+    return strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1) == 0;
+}
+
+static void file_free(bdbi_file *f)
+{
+    bdb_env *env = f->env;
+    if (f->buf) bdbi_free(env, BDB_MEM_CORE, f->buf, f->cap);
+    bdbi_strfree(env, BDB_MEM_CORE, f->path);
+    bdbi_strfree(env, BDB_MEM_CORE, f->tmp);
+    bdbi_free(env, BDB_MEM_CORE, f, sizeof *f);
+}
+
+/* Removes the temporary file; the hook is not asked, because cleaning up
+ * after a failure must not itself be made to fail. */
+static void drop_tmp(bdbi_file *f)
+{
+    if (f->fd >= 0) close(f->fd);
+    f->fd = -1;
+    if (f->tmp) (void)unlink(f->tmp);
+}
+
+int bdbi_file_create(bdb_env *env, const char *path, int flags, size_t buf_size, bdbi_file **out)
+{
+    *out = NULL;
+    size_t dl = dir_len(path);
+    const char *base = path + (dl ? dl + 1 : 0);
+    if (!*base) return bdbi_err(BDB_EINVAL, "file path '%s' has no file name", path);
+
+    bdbi_file *f = bdbi_calloc(env, BDB_MEM_CORE, 1, sizeof *f);
+    if (!f) return BDB_ENOMEM;
+    f->env = env;
+    f->fd = -1;
+    f->flags = flags;
+    f->cap = buf_size ? buf_size : DEFAULT_BUF;
+    f->path = bdbi_strdup(env, BDB_MEM_CORE, path);
+    f->buf = bdbi_malloc(env, BDB_MEM_CORE, f->cap);
+    size_t tmp_cap = strlen(path) + 64;
+    char *tmp = bdbi_malloc(env, BDB_MEM_CORE, tmp_cap);
+    if (!f->path || !f->buf || !tmp) {
+        if (tmp) bdbi_free(env, BDB_MEM_CORE, tmp, tmp_cap);
+        file_free(f);
+        return BDB_ENOMEM;
+    }
+    int rc = 0;
+    for (int attempt = 0; attempt < 16; attempt++) {
+        uint64_t seq = atomic_fetch_add_explicit(&env->tmp_seq, 1, memory_order_relaxed);
+        snprintf(tmp, tmp_cap, "%.*s%s" TMP_PREFIX "%ld-%" PRIu64 "-%s", (int)dl, path,
+                 dl ? "/" : "", (long)getpid(), seq, base);
+        int e = bdbi_fs_fault(env, BDB_FS_OPEN, tmp);
+        if (e) {
+            rc = bdbi_err_sys(e, path, "cannot create temporary file %s", tmp);
+            break;
+        }
+        f->fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (f->fd >= 0) break;
+        if (errno != EEXIST) {
+            rc = bdbi_err_sys(errno, path, "cannot create temporary file %s", tmp);
+            break;
+        }
+    }
+    if (rc == 0 && f->fd < 0)
+        rc = bdbi_err(BDB_EEXIST, "cannot find a free temporary name next to %s", path);
+    /* shrink the name buffer to the exact string so strfree can size it */
+    f->tmp = rc == 0 ? bdbi_strdup(env, BDB_MEM_CORE, tmp) : NULL;
+    bdbi_free(env, BDB_MEM_CORE, tmp, tmp_cap);
+    if (rc == 0 && !f->tmp) {
+        rc = BDB_ENOMEM;
+    }
+    if (rc) {
+        if (f->fd >= 0) {
+            close(f->fd);
+            f->fd = -1;
+        }
+        file_free(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+static int write_all(bdbi_file *f, const uint8_t *p, size_t n)
+{
+    int e = bdbi_fs_fault(f->env, BDB_FS_WRITE, f->tmp);
+    if (e)
+        return f->err = bdbi_err_sys(e, f->path, "write at offset %" PRIu64 " failed", f->flushed);
+    while (n) {
+        ssize_t w = write(f->fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return f->err = bdbi_err_sys(errno, f->path, "write at offset %" PRIu64 " failed",
+                                         f->flushed);
+        }
+        p += w;
+        n -= (size_t)w;
+        f->flushed += (uint64_t)w;
+    }
+    return 0;
+}
+
+static int flush(bdbi_file *f)
+{
+    int rc = f->len ? write_all(f, f->buf, f->len) : 0;
+    f->len = 0;
+    return rc;
+}
+
+int bdbi_file_write(bdbi_file *f, const void *buf, size_t n)
+{
+    if (f->err) return f->err;
+    if (n == 0) return 0;
+    if (f->len + n > f->cap) {
+        int rc = flush(f);
+        if (rc) return rc;
+        if (n >= f->cap) return write_all(f, buf, n); /* large: skip the copy */
+    }
+    memcpy(f->buf + f->len, buf, n);
+    f->len += n;
+    return 0;
+}
+
+uint64_t bdbi_file_size(const bdbi_file *f)
+{
+    return f->flushed + f->len;
+}
+
+void bdbi_file_abort(bdbi_file *f)
+{
+    if (!f) return;
+    drop_tmp(f);
+    file_free(f);
+}
+
+/* Renames tmp over path, refusing to replace with BDBI_FS_NOREPLACE. */
+static int do_rename(bdbi_file *f)
+{
+    int e = bdbi_fs_fault(f->env, BDB_FS_RENAME, f->path);
+    if (e) return bdbi_err_sys(e, f->path, "cannot rename %s into place", f->tmp);
+    if (!(f->flags & BDBI_FS_NOREPLACE)) {
+        if (rename(f->tmp, f->path) != 0)
+            return bdbi_err_sys(errno, f->path, "cannot rename %s into place", f->tmp);
+        return 0;
+    }
+    if (renameat2(AT_FDCWD, f->tmp, AT_FDCWD, f->path, RENAME_NOREPLACE) == 0) return 0;
+    if (errno == EEXIST) return bdbi_err(BDB_EEXIST, "%s already exists", f->path);
+    if (errno != EINVAL && errno != ENOSYS)
+        return bdbi_err_sys(errno, f->path, "cannot rename %s into place", f->tmp);
+    /* file systems without RENAME_NOREPLACE: link() refuses atomically */
+    if (link(f->tmp, f->path) != 0) {
+        if (errno == EEXIST) return bdbi_err(BDB_EEXIST, "%s already exists", f->path);
+        return bdbi_err_sys(errno, f->path, "cannot link %s into place", f->tmp);
+    }
+    (void)unlink(f->tmp);
+    return 0;
+}
+
+int bdbi_file_commit(bdbi_file *f)
+{
+    bdb_env *env = f->env;
+    int rc = f->err ? f->err : flush(f);
+    if (rc == 0 && !(f->flags & BDBI_FS_NOSYNC)) {
+        int e = bdbi_fs_fault(env, BDB_FS_FSYNC, f->tmp);
+        if (e || fsync(f->fd) != 0)
+            rc = bdbi_err_sys(e ? e : errno, f->path, "fsync of %s failed", f->tmp);
+    }
+    if (rc == 0) {
+        int fd = f->fd;
+        f->fd = -1;
+        if (close(fd) != 0) rc = bdbi_err_sys(errno, f->path, "close of %s failed", f->tmp);
+    }
+    if (rc == 0) rc = do_rename(f);
+    if (rc) {
+        drop_tmp(f);
+        file_free(f);
+        return rc;
+    }
+    if (!(f->flags & BDBI_FS_NOSYNC)) {
+        char dir[PATH_MAX];
+        if (dir_of(f->path, dir, sizeof dir) != 0)
+            rc = bdbi_err(BDB_EINVAL, "path too long: %s", f->path);
+        else
+            rc = fsync_dir_path(env, dir);
+        /* The rename happened but may not be durable. A file that did not
+         * exist before is taken back, so failure means "no file"; a
+         * replaced file cannot be restored (see docs/core.md). */
+        if (rc && (f->flags & BDBI_FS_NOREPLACE)) (void)unlink(f->path);
+    }
+    file_free(f);
+    return rc;
+}
+
+int bdbi_fs_write_file(bdb_env *env, const char *path, const void *buf, size_t n, int flags)
+{
+    bdbi_file *f;
+    /* one write: a buffer as large as the data would only be copied into */
+    int rc = bdbi_file_create(env, path, flags, 4096, &f);
+    if (rc) return rc;
+    rc = bdbi_file_write(f, buf, n);
+    if (rc) {
+        bdbi_file_abort(f);
+        return rc;
+    }
+    return bdbi_file_commit(f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading, directories, unlink                                       */
+/* ------------------------------------------------------------------ */
+
+int bdbi_fs_read_file(bdb_env *env, bdb_mem_category cat, const char *path, size_t max_len,
+                      void **buf, size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return bdbi_err_sys(errno, path, "cannot open file");
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int rc = bdbi_err_sys(errno, path, "cannot stat file");
+        close(fd);
+        return rc;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return bdbi_err_at(BDB_EFORMAT, path, -1, "not a regular file");
+    }
+    if ((uint64_t)st.st_size > max_len) {
+        close(fd);
+        return bdbi_err_at(BDB_EFORMAT, path, -1, "file is %lld bytes; at most %zu expected",
+                           (long long)st.st_size, max_len);
+    }
+    size_t n = (size_t)st.st_size;
+    uint8_t *p = bdbi_malloc(env, cat, n ? n : 1);
+    if (!p) {
+        close(fd);
+        return BDB_ENOMEM;
+    }
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, p + got, n - got, (off_t)got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            int rc = r < 0 ? bdbi_err_sys(errno, path, "read failed")
+                           : bdbi_err_at(BDB_EIO, path, (int64_t)got, "file shrank while read");
+            bdbi_free(env, cat, p, n ? n : 1);
+            close(fd);
+            return rc;
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    *buf = p;
+    *len = n;
+    return 0;
+}
+
+int bdbi_fs_mkdirs(bdb_env *env, const char *path)
+{
+    char buf[PATH_MAX];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) return bdbi_err(BDB_EINVAL, "bad directory path '%s'", path);
+    memcpy(buf, path, n + 1);
+    while (n > 1 && buf[n - 1] == '/') buf[--n] = '\0';
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0') continue;
+        char saved = buf[i];
+        buf[i] = '\0';
+        struct stat st;
+        if (stat(buf, &st) == 0) {
+            if (!S_ISDIR(st.st_mode)) {
+                int rc = bdbi_err_at(BDB_EEXIST, buf, -1, "exists and is not a directory");
+                return rc;
+            }
+        } else {
+            int e = bdbi_fs_fault(env, BDB_FS_MKDIR, buf);
+            if (e || (mkdir(buf, 0755) != 0 && errno != EEXIST))
+                return bdbi_err_sys(e ? e : errno, buf, "cannot create directory");
+            char parent[PATH_MAX];
+            if (dir_of(buf, parent, sizeof parent) == 0) {
+                int rc = fsync_dir_path(env, parent);
+                if (rc) return rc;
+            }
+        }
+        buf[i] = saved;
+    }
+    return 0;
+}
+
+int bdbi_fs_unlink(bdb_env *env, const char *path)
+{
+    int e = bdbi_fs_fault(env, BDB_FS_UNLINK, path);
+    if (e) return bdbi_err_sys(e, path, "cannot remove file");
+    if (unlink(path) != 0 && errno != ENOENT)
+        return bdbi_err_sys(errno, path, "cannot remove file");
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* mmap                                                               */
+/* ------------------------------------------------------------------ */
+
+static int advice_flag(int advice)
+{
+    switch (advice) {
+    case BDBI_ADV_SEQUENTIAL:
+        return MADV_SEQUENTIAL;
+    case BDBI_ADV_RANDOM:
+        return MADV_RANDOM;
+    case BDBI_ADV_WILLNEED:
+        return MADV_WILLNEED;
+    case BDBI_ADV_DONTNEED:
+        return MADV_DONTNEED;
+    default:
+        return MADV_NORMAL;
+    }
+}
+
+int bdbi_mmap_file(bdb_env *env, const char *path, int advice, bdbi_map *out)
+{
+    out->data = NULL;
+    out->len = 0;
+    int e = bdbi_fs_fault(env, BDB_FS_MMAP, path);
+    if (e) return bdbi_err_sys(e, path, "cannot map file");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return bdbi_err_sys(errno, path, "cannot open file");
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int rc = bdbi_err_sys(errno, path, "cannot stat file");
+        close(fd);
+        return rc;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return bdbi_err_at(BDB_EFORMAT, path, -1, "not a regular file");
+    }
+    if (st.st_size == 0) {
+        close(fd);
+        return 0;
+    }
+    if ((uint64_t)st.st_size > SIZE_MAX) {
+        close(fd);
+        return bdbi_err_at(BDB_EINVAL, path, -1, "file too large to map");
+    }
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    int saved = errno;
+    close(fd);
+    if (p == MAP_FAILED) return bdbi_err_sys(saved, path, "cannot map file");
+    out->data = p;
+    out->len = (size_t)st.st_size;
+    if (advice != BDBI_ADV_NORMAL) (void)madvise(p, out->len, advice_flag(advice));
+    return 0;
+}
+
+void bdbi_map_advise(const bdbi_map *m, size_t off, size_t len, int advice)
+{
+    if (!m->data || off >= m->len) return;
+    if (len > m->len - off) len = m->len - off;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t start = off & ~(page - 1);
+    (void)madvise((void *)(m->data + start), len + (off - start), advice_flag(advice));
+}
+
+void bdbi_munmap(bdbi_map *m)
+{
+    if (m->data) munmap((void *)m->data, m->len);
+    m->data = NULL;
+    m->len = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Directory lock                                                     */
+/* ------------------------------------------------------------------ */
+
+struct bdbi_dirlock {
+    bdb_env *env;
+    int fd;
+};
+
+static pid_t read_pid(int fd)
+{
+    char buf[32];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    char *end;
+    long v = strtol(buf, &end, 10);
+    if (end == buf || v <= 0 || v > INT_MAX) return 0;
+    return (pid_t)v;
+}
+
+int bdbi_dirlock_acquire(bdb_env *env, const char *dir, bdbi_dirlock **out, pid_t *holder)
+{
+    *out = NULL;
+    if (holder) *holder = 0;
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/" LOCK_NAME, dir) >= (int)sizeof path)
+        return bdbi_err(BDB_EINVAL, "directory path too long: %s", dir);
+    int e = bdbi_fs_fault(env, BDB_FS_OPEN, path);
+    if (e) return bdbi_err_sys(e, path, "cannot open lock file");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return bdbi_err_sys(errno, path, "cannot open lock file");
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+        int err = errno;
+        int rc;
+        if (err == EAGAIN || err == EACCES) {
+            pid_t pid = read_pid(fd);
+            if (holder) *holder = pid;
+            rc = bdbi_err_at(BDB_ELOCKED, dir, -1, "directory is in use by process %ld", (long)pid);
+        } else {
+            rc = bdbi_err_sys(err, path, "cannot lock");
+        }
+        close(fd);
+        return rc;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    e = bdbi_fs_fault(env, BDB_FS_WRITE, path);
+    if (e || ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        int rc = bdbi_err_sys(e ? e : errno, path, "cannot write the holder's pid");
+        close(fd);
+        return rc;
+    }
+    bdbi_dirlock *l = bdbi_malloc(env, BDB_MEM_CORE, sizeof *l);
+    if (!l) {
+        close(fd);
+        return BDB_ENOMEM;
+    }
+    l->env = env;
+    l->fd = fd;
+    *out = l;
+    return 0;
+}
+
+void bdbi_dirlock_release(bdbi_dirlock *l)
+{
+    if (!l) return;
+    close(l->fd); /* closing the last descriptor of the description drops the OFD lock */
+    bdbi_free(l->env, BDB_MEM_CORE, l, sizeof *l);
+}

@@ -1,0 +1,114 @@
+/* File-system helpers. Every file the library writes goes through them:
+ * files are created under a temporary name in their final directory,
+ * written, fsync'd, renamed into place and the directory fsync'd, so a
+ * crash leaves either the old state or the complete new file. Each
+ * operation first asks the environment's fault hook, so tests can make any
+ * of them fail. */
+#ifndef BDB_CORE_FS_H
+#define BDB_CORE_FS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bucketdb/bucketdb.h"
+
+/* Flags for bdbi_file_create() and bdbi_fs_write_file(). */
+enum {
+    BDBI_FS_NOSYNC = 1 << 0,    /* skip the fsyncs (tests and scratch files only) */
+    BDBI_FS_NOREPLACE = 1 << 1, /* commit fails with BDB_EEXIST if the final name exists */
+};
+
+/* A file being written under a temporary name. */
+typedef struct bdbi_file bdbi_file;
+
+/* Starts writing the file `path`: creates a temporary file next to it
+ * (same directory, name starting with ".tmp-"), with a write buffer of
+ * `buf_size` bytes (0 = 256 KiB). */
+int bdbi_file_create(bdb_env *env, const char *path, int flags, size_t buf_size, bdbi_file **out);
+
+/* Appends `n` bytes. After a failure the file is poisoned: later writes
+ * and the commit fail with the same code. */
+int bdbi_file_write(bdbi_file *f, const void *buf, size_t n);
+
+/* Bytes appended so far. */
+uint64_t bdbi_file_size(const bdbi_file *f);
+
+/* Flushes, fsyncs, renames the file to its final name and fsyncs the
+ * directory. Frees `f` whether it succeeds or not; on failure the
+ * temporary file is removed and nothing exists under the final name
+ * unless it existed before. */
+int bdbi_file_commit(bdbi_file *f);
+
+/* Abandons the file: removes the temporary file and frees `f`. NULL is a
+ * no-op. */
+void bdbi_file_abort(bdbi_file *f);
+
+/* Writes `n` bytes as the file `path` atomically (create, write, commit). */
+int bdbi_fs_write_file(bdb_env *env, const char *path, const void *buf, size_t n, int flags);
+
+/* Reads the whole file `path` into a new buffer of *len bytes (free it
+ * with bdbi_free(env, cat, buf, *len ? *len : 1)). Files larger than
+ * `max_len` fail with BDB_EFORMAT naming the file. */
+int bdbi_fs_read_file(bdb_env *env, bdb_mem_category cat, const char *path, size_t max_len,
+                      void **buf, size_t *len);
+
+/* Returns 1 if `name` (a file name, not a path) is a temporary name made
+ * by bdbi_file_create(), so that stores can remove leftovers of a crash. */
+int bdbi_fs_is_tmp_name(const char *name);
+
+/* Creates `path` and missing parents (mode 0755) and fsyncs the parent of
+ * each directory it creates. Existing directories are fine. */
+int bdbi_fs_mkdirs(bdb_env *env, const char *path);
+
+/* Removes the file `path`; a missing file is not an error. */
+int bdbi_fs_unlink(bdb_env *env, const char *path);
+
+/* fsyncs the directory `path`. */
+int bdbi_fs_fsync_dir(bdb_env *env, const char *path);
+
+/* A read-only memory mapping of a whole file. */
+typedef struct bdbi_map {
+    const uint8_t *data; /* NULL when the file is empty */
+    size_t len;
+} bdbi_map;
+
+enum {
+    BDBI_ADV_NORMAL = 0,
+    BDBI_ADV_SEQUENTIAL, /* read front to back: aggressive read-ahead */
+    BDBI_ADV_RANDOM,     /* point lookups: no read-ahead */
+    BDBI_ADV_WILLNEED,   /* start reading the range in now */
+    BDBI_ADV_DONTNEED,   /* the range will not be needed soon */
+};
+
+/* Maps the file `path` read-only with `advice` for the whole file. */
+int bdbi_mmap_file(bdb_env *env, const char *path, int advice, bdbi_map *out);
+
+/* Gives `advice` for bytes [off, off+len) of the mapping (clamped to the
+ * mapping; page-aligned internally). Advice is a hint: failures are
+ * ignored. */
+void bdbi_map_advise(const bdbi_map *m, size_t off, size_t len, int advice);
+
+/* Unmaps; a zeroed map is a no-op. */
+void bdbi_munmap(bdbi_map *m);
+
+/* An exclusive lock on a directory, held through an open file description
+ * of "<dir>/bucketdb.lock" (F_OFD_SETLK: it conflicts across processes
+ * and across handles of one process, and the kernel drops it if the
+ * holder dies). The holder writes its pid into the file. */
+typedef struct bdbi_dirlock bdbi_dirlock;
+
+/* Locks `dir`. If another holder has it, returns BDB_ELOCKED with its pid
+ * in the message and in *holder (0 if it could not be read); `holder` may
+ * be NULL. */
+int bdbi_dirlock_acquire(bdb_env *env, const char *dir, bdbi_dirlock **out, pid_t *holder);
+
+/* Releases the lock (the lock file stays). NULL is a no-op. */
+void bdbi_dirlock_release(bdbi_dirlock *l);
+
+/* Asks the fault hook about `op` on `path`: returns 0 or the errno to
+ * fail with (and counts it). Exposed for modules whose own system calls
+ * must be injectable too. */
+int bdbi_fs_fault(bdb_env *env, bdb_fs_op op, const char *path);
+
+#endif

@@ -1,0 +1,41 @@
+/* The bucketdb command-line tool. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "bucketdb/bucketdb.h"
+#include "demo.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: bucketdb <command> [options]\n"
+                 "\n"
+                 "commands:\n"
+                 "  demo [--dir DIR] [--files N] [--mib M] [--threads T] [--keep]\n"
+                 "        exercise the core runtime (pool, atomic files, mmap, locks,\n"
+                 "        fault injection, RCU) and print what it did and the statistics\n"
+                 "  version   print the library version\n"
+                 "  help      print this text\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "demo")) return demo_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "version")) {
+        printf("bucketdb %s\n", bdb_version());
+        return 0;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "bucketdb: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}
