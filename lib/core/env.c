@@ -107,7 +107,7 @@ BDB_API int bdb_env_close(bdb_env *env)
         return bdbi_err(BDB_EBUSY, "environment still has %lld open store(s)", (long long)users);
     if (bdbi_pool_current() == env->pool)
         return bdbi_err(BDB_EINVAL, "a pool worker cannot close its own environment");
-    bdbi_pool_destroy(env->pool);
+    (void)bdbi_pool_destroy(env->pool);
     env->pool = NULL;
     /* callbacks queued by stores may still free memory of this env */
     bdbi_rcu_barrier();

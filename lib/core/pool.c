@@ -13,6 +13,8 @@
 #include "rcu.h"
 
 enum { F_QUEUED, F_RUNNING, F_DONE };
+enum { JOIN_NONE, JOIN_RUNNING, JOIN_DONE };
+enum { HEAP_MIN_CAP = 64 };
 
 struct bdbi_future {
     bdbi_pool *pool;
@@ -36,7 +38,7 @@ struct bdbi_pool {
     uint64_t seq;
     size_t max_queued;
     int stopping;
-    int joined;
+    int join_state; /* JOIN_*: the first shutdown joins, later ones wait for it */
     unsigned helpers_waiting; /* workers blocked in bdbi_future_wait() */
     unsigned nthreads, started;
     pthread_t *threads;
@@ -102,6 +104,16 @@ static bdbi_future *heap_take(bdbi_pool *p, size_t i)
         heap_set(p, i, m);
         sift_down(p, i);
         sift_up(p, m->slot);
+    }
+    if (p->cap > HEAP_MIN_CAP && p->n < p->cap / 4) {
+        /* give back what a burst of tasks made the heap grow to */
+        size_t ncap = p->cap / 2;
+        bdbi_future **h = bdbi_realloc(p->env, BDB_MEM_POOL, p->heap, p->cap * sizeof *h,
+                                       ncap * sizeof *h);
+        if (h) {
+            p->heap = h;
+            p->cap = ncap;
+        }
     }
     return f;
 }
@@ -187,7 +199,7 @@ int bdbi_pool_create(bdb_env *env, unsigned threads, size_t max_queued, bdbi_poo
     p->env = env;
     p->max_queued = max_queued;
     p->nthreads = threads;
-    p->cap = 64;
+    p->cap = HEAP_MIN_CAP;
     p->heap = bdbi_malloc(env, BDB_MEM_POOL, p->cap * sizeof *p->heap);
     p->threads = bdbi_calloc(env, BDB_MEM_POOL, threads, sizeof *p->threads);
     if (!p->heap || !p->threads) {
@@ -217,7 +229,7 @@ int bdbi_pool_create(bdb_env *env, unsigned threads, size_t max_queued, bdbi_poo
         p->started++;
     }
     if (rc) {
-        bdbi_pool_destroy(p);
+        (void)bdbi_pool_destroy(p);
         return rc;
     }
     *out = p;
@@ -307,9 +319,9 @@ int bdbi_future_result(bdbi_future *f)
 int bdbi_future_cancel(bdbi_future *f)
 {
     bdbi_pool *p = f->pool;
-    atomic_store_explicit(&f->cancel, 1, memory_order_relaxed);
     pthread_mutex_lock(&p->mu);
     int removed = 0;
+    if (f->state != F_DONE) atomic_store_explicit(&f->cancel, 1, memory_order_relaxed);
     if (f->state == F_QUEUED) {
         heap_take(p, f->slot);
         cancel_taken_locked(p, f);
@@ -345,18 +357,25 @@ int bdbi_pool_shutdown(bdbi_pool *p, int mode)
             cancel_taken_locked(p, f);
         }
     pthread_cond_broadcast(&p->work_cv);
-    int join = !p->joined;
-    p->joined = 1;
-    pthread_mutex_unlock(&p->mu);
-    if (join)
+    if (p->join_state == JOIN_NONE) {
+        p->join_state = JOIN_RUNNING;
+        pthread_mutex_unlock(&p->mu);
         for (unsigned i = 0; i < p->started; i++) pthread_join(p->threads[i], NULL);
+        pthread_mutex_lock(&p->mu);
+        p->join_state = JOIN_DONE;
+        pthread_cond_broadcast(&p->done_cv);
+    }
+    /* a concurrent second caller returns only once the workers are gone */
+    while (p->join_state != JOIN_DONE) pthread_cond_wait(&p->done_cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
     return 0;
 }
 
-void bdbi_pool_destroy(bdbi_pool *p)
+int bdbi_pool_destroy(bdbi_pool *p)
 {
-    if (!p) return;
-    bdbi_pool_shutdown(p, BDBI_POOL_CANCEL);
+    if (!p) return 0;
+    int rc = bdbi_pool_shutdown(p, BDBI_POOL_CANCEL);
+    if (rc) return rc;
     bdb_env *env = p->env;
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->work_cv);
@@ -364,6 +383,7 @@ void bdbi_pool_destroy(bdbi_pool *p)
     bdbi_free(env, BDB_MEM_POOL, p->heap, p->cap * sizeof *p->heap);
     bdbi_free(env, BDB_MEM_POOL, p->threads, p->nthreads * sizeof *p->threads);
     bdbi_free(env, BDB_MEM_POOL, p, sizeof *p);
+    return 0;
 }
 
 void bdbi_pool_stats(bdbi_pool *p, bdb_pool_stats *out)

@@ -43,12 +43,14 @@ int bdbi_future_wait(bdbi_future *f);
  * was canceled), else 0. Never blocks. */
 int bdbi_future_poll(bdbi_future *f, int *rc);
 
-/* The result of a finished task, or BDB_EAGAIN if it is not finished. */
+/* The result of a finished task, or BDB_EAGAIN if it is not finished (use
+ * bdbi_future_poll() to tell that from a task that returned BDB_EAGAIN). */
 int bdbi_future_result(bdbi_future *f);
 
 /* Cancels the task. A queued task is removed and never runs (returns 1).
  * A running task is asked to stop: bdbi_future_canceled() turns true for
- * it, and it decides (returns 0). A finished task is unaffected (0). */
+ * it, and it decides (returns 0). A finished task is unaffected (0, and
+ * bdbi_future_canceled() stays false). */
 int bdbi_future_cancel(bdbi_future *f);
 
 /* True once cancellation was requested; running tasks poll it to stop
@@ -63,12 +65,15 @@ enum { BDBI_POOL_DRAIN = 0, BDBI_POOL_CANCEL = 1 };
 /* Stops accepting tasks, then with BDBI_POOL_DRAIN runs every queued task,
  * or with BDBI_POOL_CANCEL cancels the queued ones (their futures report
  * BDB_ECANCELED); running tasks always finish. Joins the workers.
- * Idempotent. Must not be called from a worker of this pool
+ * Idempotent and safe to call concurrently: every caller returns once the
+ * workers are joined. Must not be called from a worker of this pool
  * (BDB_EINVAL). */
 int bdbi_pool_shutdown(bdbi_pool *p, int mode);
 
-/* Shuts down (cancelling queued tasks) and frees the pool. */
-void bdbi_pool_destroy(bdbi_pool *p);
+/* Shuts down (cancelling queued tasks) and frees the pool. Like shutdown,
+ * refuses with BDB_EINVAL (freeing nothing) on a worker of this pool. NULL
+ * is a no-op. */
+int bdbi_pool_destroy(bdbi_pool *p);
 
 /* Counters of the pool. */
 void bdbi_pool_stats(bdbi_pool *p, bdb_pool_stats *out);
