@@ -41,22 +41,45 @@ int bdbi_fs_fault(bdb_env *env, bdb_fs_op op, const char *path)
     return e;
 }
 
-/* Length of the directory part of `path` ("" -> 0, "a" -> 0, "d/a" -> 1). */
-static size_t dir_len(const char *path)
+/* Length of the prefix of `path` that names its directory, including the
+ * final slash ("a" -> 0, "/a" -> 1, "d/a" -> 2). */
+static size_t dir_prefix_len(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    return slash ? (size_t)(slash - path) : 0;
+    return slash ? (size_t)(slash - path) + 1 : 0;
 }
 
-/* Copies the directory of `path` into buf ("." when there is none, "/"
- * for the root). */
+/* Copies the directory of `path` into buf: "." when there is none, "/"
+ * for a file in the root. */
 static int dir_of(const char *path, char *buf, size_t cap)
 {
-    size_t n = dir_len(path);
-    if (n == 0) return snprintf(buf, cap, "%s", path[0] == '/' ? "/" : ".") < (int)cap ? 0 : -1;
+    size_t n = dir_prefix_len(path);
+    if (n > 1) n--; /* drop the slash, except for the root itself */
+    if (n == 0) return snprintf(buf, cap, ".") < (int)cap ? 0 : -1;
     if (n >= cap) return -1;
     memcpy(buf, path, n);
     buf[n] = '\0';
+    return 0;
+}
+
+/* Opens `path` read-only and checks that it is a regular file; stores its
+ * size. */
+static int open_regular(const char *path, int *fd_out, uint64_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return bdbi_err_sys(errno, path, "cannot open file");
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) != 0)
+        rc = bdbi_err_sys(errno, path, "cannot stat file");
+    else if (!S_ISREG(st.st_mode))
+        rc = bdbi_err_at(BDB_EFORMAT, path, -1, "not a regular file");
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    *fd_out = fd;
+    *size = (uint64_t)st.st_size;
     return 0;
 }
 
@@ -119,8 +142,8 @@ static void drop_tmp(bdbi_file *f)
 int bdbi_file_create(bdb_env *env, const char *path, int flags, size_t buf_size, bdbi_file **out)
 {
     *out = NULL;
-    size_t dl = dir_len(path);
-    const char *base = path + (dl ? dl + 1 : 0);
+    size_t dl = dir_prefix_len(path);
+    const char *base = path + dl;
     if (!*base) return bdbi_err(BDB_EINVAL, "file path '%s' has no file name", path);
 
     bdbi_file *f = bdbi_calloc(env, BDB_MEM_CORE, 1, sizeof *f);
@@ -141,8 +164,8 @@ int bdbi_file_create(bdb_env *env, const char *path, int flags, size_t buf_size,
     int rc = 0;
     for (int attempt = 0; attempt < 16; attempt++) {
         uint64_t seq = atomic_fetch_add_explicit(&env->tmp_seq, 1, memory_order_relaxed);
-        snprintf(tmp, tmp_cap, "%.*s%s" TMP_PREFIX "%ld-%" PRIu64 "-%s", (int)dl, path,
-                 dl ? "/" : "", (long)getpid(), seq, base);
+        snprintf(tmp, tmp_cap, "%.*s" TMP_PREFIX "%ld-%" PRIu64 "-%s", (int)dl, path,
+                 (long)getpid(), seq, base);
         int e = bdbi_fs_fault(env, BDB_FS_OPEN, tmp);
         if (e) {
             rc = bdbi_err_sys(e, path, "cannot create temporary file %s", tmp);
@@ -201,9 +224,17 @@ static int flush(bdbi_file *f)
     return rc;
 }
 
+/* Raises the sticky error of a poisoned file again, so the thread's detail
+ * is about this file even if other errors came in between. */
+static int poisoned(const bdbi_file *f)
+{
+    return bdbi_err_at(f->err, f->path, -1, "an earlier write to this file failed (%s)",
+                       bdb_strerror(f->err));
+}
+
 int bdbi_file_write(bdbi_file *f, const void *buf, size_t n)
 {
-    if (f->err) return f->err;
+    if (f->err) return poisoned(f);
     if (n == 0) return 0;
     if (f->len + n > f->cap) {
         int rc = flush(f);
@@ -227,33 +258,42 @@ void bdbi_file_abort(bdbi_file *f)
     file_free(f);
 }
 
-/* Renames tmp over path, refusing to replace with BDBI_FS_NOREPLACE. */
-static int do_rename(bdbi_file *f)
+/* Moves the temporary file to its final name. With BDBI_FS_NOREPLACE an
+ * existing file makes it fail with BDB_EEXIST; otherwise the file is
+ * replaced and *replaced says so. */
+static int do_rename(bdbi_file *f, int *replaced)
 {
+    *replaced = 0;
     int e = bdbi_fs_fault(f->env, BDB_FS_RENAME, f->path);
     if (e) return bdbi_err_sys(e, f->path, "cannot rename %s into place", f->tmp);
-    if (!(f->flags & BDBI_FS_NOREPLACE)) {
-        if (rename(f->tmp, f->path) != 0)
-            return bdbi_err_sys(errno, f->path, "cannot rename %s into place", f->tmp);
-        return 0;
-    }
     if (renameat2(AT_FDCWD, f->tmp, AT_FDCWD, f->path, RENAME_NOREPLACE) == 0) return 0;
-    if (errno == EEXIST) return bdbi_err(BDB_EEXIST, "%s already exists", f->path);
-    if (errno != EINVAL && errno != ENOSYS)
-        return bdbi_err_sys(errno, f->path, "cannot rename %s into place", f->tmp);
-    /* file systems without RENAME_NOREPLACE: link() refuses atomically */
-    if (link(f->tmp, f->path) != 0) {
-        if (errno == EEXIST) return bdbi_err(BDB_EEXIST, "%s already exists", f->path);
-        return bdbi_err_sys(errno, f->path, "cannot link %s into place", f->tmp);
+    int err = errno;
+    if (err == EINVAL || err == ENOSYS) {
+        /* no RENAME_NOREPLACE here: link() refuses an existing name */
+        if (f->flags & BDBI_FS_NOREPLACE) {
+            if (link(f->tmp, f->path) == 0) {
+                (void)unlink(f->tmp);
+                return 0;
+            }
+            err = errno;
+        } else {
+            *replaced = access(f->path, F_OK) == 0; /* conservative: only for cleanup */
+            err = EEXIST;
+        }
     }
-    (void)unlink(f->tmp);
+    if (err != EEXIST) return bdbi_err_sys(err, f->path, "cannot rename %s into place", f->tmp);
+    if (f->flags & BDBI_FS_NOREPLACE)
+        return bdbi_err_at(BDB_EEXIST, f->path, -1, "file already exists");
+    if (rename(f->tmp, f->path) != 0)
+        return bdbi_err_sys(errno, f->path, "cannot rename %s into place", f->tmp);
+    *replaced = 1;
     return 0;
 }
 
 int bdbi_file_commit(bdbi_file *f)
 {
     bdb_env *env = f->env;
-    int rc = f->err ? f->err : flush(f);
+    int rc = f->err ? poisoned(f) : flush(f);
     if (rc == 0 && !(f->flags & BDBI_FS_NOSYNC)) {
         int e = bdbi_fs_fault(env, BDB_FS_FSYNC, f->tmp);
         if (e || fsync(f->fd) != 0)
@@ -264,7 +304,8 @@ int bdbi_file_commit(bdbi_file *f)
         f->fd = -1;
         if (close(fd) != 0) rc = bdbi_err_sys(errno, f->path, "close of %s failed", f->tmp);
     }
-    if (rc == 0) rc = do_rename(f);
+    int replaced = 0;
+    if (rc == 0) rc = do_rename(f, &replaced);
     if (rc) {
         drop_tmp(f);
         file_free(f);
@@ -279,7 +320,7 @@ int bdbi_file_commit(bdbi_file *f)
         /* The rename happened but may not be durable. A file that did not
          * exist before is taken back, so failure means "no file"; a
          * replaced file cannot be restored (see docs/core.md). */
-        if (rc && (f->flags & BDBI_FS_NOREPLACE)) (void)unlink(f->path);
+        if (rc && !replaced) (void)unlink(f->path);
     }
     file_free(f);
     return rc;
@@ -308,24 +349,16 @@ int bdbi_fs_read_file(bdb_env *env, bdb_mem_category cat, const char *path, size
 {
     *buf = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return bdbi_err_sys(errno, path, "cannot open file");
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int rc = bdbi_err_sys(errno, path, "cannot stat file");
+    int fd;
+    uint64_t size;
+    int rc = open_regular(path, &fd, &size);
+    if (rc) return rc;
+    if (size > max_len) {
         close(fd);
-        return rc;
+        return bdbi_err_at(BDB_EFORMAT, path, -1, "file is %" PRIu64 " bytes; at most %zu expected",
+                           size, max_len);
     }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return bdbi_err_at(BDB_EFORMAT, path, -1, "not a regular file");
-    }
-    if ((uint64_t)st.st_size > max_len) {
-        close(fd);
-        return bdbi_err_at(BDB_EFORMAT, path, -1, "file is %lld bytes; at most %zu expected",
-                           (long long)st.st_size, max_len);
-    }
-    size_t n = (size_t)st.st_size;
+    size_t n = (size_t)size;
     uint8_t *p = bdbi_malloc(env, cat, n ? n : 1);
     if (!p) {
         close(fd);
@@ -336,8 +369,8 @@ int bdbi_fs_read_file(bdb_env *env, bdb_mem_category cat, const char *path, size
         ssize_t r = pread(fd, p + got, n - got, (off_t)got);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) {
-            int rc = r < 0 ? bdbi_err_sys(errno, path, "read failed")
-                           : bdbi_err_at(BDB_EIO, path, (int64_t)got, "file shrank while read");
+            rc = r < 0 ? bdbi_err_sys(errno, path, "read failed")
+                       : bdbi_err_at(BDB_EIO, path, (int64_t)got, "file shrank while read");
             bdbi_free(env, cat, p, n ? n : 1);
             close(fd);
             return rc;
@@ -369,8 +402,18 @@ int bdbi_fs_mkdirs(bdb_env *env, const char *path)
             }
         } else {
             int e = bdbi_fs_fault(env, BDB_FS_MKDIR, buf);
-            if (e || (mkdir(buf, 0755) != 0 && errno != EEXIST))
+            if (e || mkdir(buf, 0755) != 0) {
+                if (!e && errno == EEXIST) {
+                    /* created meanwhile, or a dangling symlink: only a
+                     * directory will do */
+                    if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode)) {
+                        buf[i] = saved;
+                        continue;
+                    }
+                    return bdbi_err_at(BDB_EEXIST, buf, -1, "exists and is not a directory");
+                }
                 return bdbi_err_sys(e ? e : errno, buf, "cannot create directory");
+            }
             char parent[PATH_MAX];
             if (dir_of(buf, parent, sizeof parent) == 0) {
                 int rc = fsync_dir_path(env, parent);
@@ -417,32 +460,20 @@ int bdbi_mmap_file(bdb_env *env, const char *path, int advice, bdbi_map *out)
     out->len = 0;
     int e = bdbi_fs_fault(env, BDB_FS_MMAP, path);
     if (e) return bdbi_err_sys(e, path, "cannot map file");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return bdbi_err_sys(errno, path, "cannot open file");
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int rc = bdbi_err_sys(errno, path, "cannot stat file");
+    int fd;
+    uint64_t size;
+    int rc = open_regular(path, &fd, &size);
+    if (rc) return rc;
+    if (size == 0 || size > SIZE_MAX) {
         close(fd);
-        return rc;
+        return size ? bdbi_err_at(BDB_EINVAL, path, -1, "file too large to map") : 0;
     }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return bdbi_err_at(BDB_EFORMAT, path, -1, "not a regular file");
-    }
-    if (st.st_size == 0) {
-        close(fd);
-        return 0;
-    }
-    if ((uint64_t)st.st_size > SIZE_MAX) {
-        close(fd);
-        return bdbi_err_at(BDB_EINVAL, path, -1, "file too large to map");
-    }
-    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    void *p = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
     int saved = errno;
     close(fd);
     if (p == MAP_FAILED) return bdbi_err_sys(saved, path, "cannot map file");
     out->data = p;
-    out->len = (size_t)st.st_size;
+    out->len = (size_t)size;
     if (advice != BDBI_ADV_NORMAL) (void)madvise(p, out->len, advice_flag(advice));
     return 0;
 }
