@@ -15,7 +15,8 @@ sh build-aux/setup-debian.sh
 
 bootstrap() {
     cp "$(automake --print-libdir)/tap-driver.sh" build-aux/
-    autoreconf -fi >/dev/null
+    autoreconf -fi >_autoreconf.log 2>&1 || { cat _autoreconf.log; exit 1; }
+    rm -f _autoreconf.log
 }
 
 # configure_in NAME [configure args...]: a fresh build tree _build/NAME

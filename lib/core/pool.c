@@ -38,7 +38,7 @@ struct bdbi_pool {
     uint64_t seq;
     size_t max_queued;
     int stopping;
-    int join_state; /* JOIN_*: the first shutdown joins, later ones wait for it */
+    int join_state;           /* JOIN_*: the first shutdown joins, later ones wait for it */
     unsigned helpers_waiting; /* workers blocked in bdbi_future_wait() */
     unsigned nthreads, started;
     pthread_t *threads;
@@ -108,8 +108,8 @@ static bdbi_future *heap_take(bdbi_pool *p, size_t i)
     if (p->cap > HEAP_MIN_CAP && p->n < p->cap / 4) {
         /* give back what a burst of tasks made the heap grow to */
         size_t ncap = p->cap / 2;
-        bdbi_future **h = bdbi_realloc(p->env, BDB_MEM_POOL, p->heap, p->cap * sizeof *h,
-                                       ncap * sizeof *h);
+        bdbi_future **h =
+            bdbi_realloc(p->env, BDB_MEM_POOL, p->heap, p->cap * sizeof *h, ncap * sizeof *h);
         if (h) {
             p->heap = h;
             p->cap = ncap;
