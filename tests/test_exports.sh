@@ -18,8 +18,9 @@ else
     echo "not ok 1 - symbols outside the API are exported:"
     printf '%s\n' "$stray" | sed 's/^/#   /'
 fi
-declared=$(cat "$srcdir"/include/bucketdb/*.h | tr '\n' ' ' | grep -o 'BDB_API[^(;]*(' |
-    sed 's/($//; s/.*[ *]//' | sort -u)
+# declarations start a line with BDB_API and may wrap before the "("
+declared=$(sed -n '/^BDB_API /{:a;/(/!{N;ba};p}' "$srcdir"/include/bucketdb/*.h | tr '\n' ' ' |
+    grep -o 'BDB_API[^(;]*(' | sed 's/($//; s/.*[ *]//' | sort -u)
 missing=$(printf '%s\n' "$declared" | while read -r s; do
     [ -n "$s" ] && ! printf '%s\n' "$exported" | grep -qx "$s" && echo "$s"; done)
 if [ -z "$missing" ] && [ -n "$declared" ]; then
