@@ -41,7 +41,7 @@ struct bdbi_pool {
     int join_state;           /* JOIN_*: the first shutdown joins, later ones wait for it */
     unsigned helpers_waiting; /* workers blocked in bdbi_future_wait() */
     unsigned nthreads, started;
-    pthread_t *threads;
+    struct worker *workers;
     uint64_t submitted, completed, canceled, running;
 };
 
@@ -155,16 +155,16 @@ static void run_one_locked(bdbi_pool *p)
     unref_locked(f);
 }
 
-struct worker_start {
+struct worker {
     bdbi_pool *pool;
     unsigned index;
+    pthread_t thread;
 };
 
 static void *worker_main(void *arg)
 {
-    bdbi_pool *p = ((struct worker_start *)arg)->pool;
-    unsigned index = ((struct worker_start *)arg)->index;
-    bdbi_free(p->env, BDB_MEM_POOL, arg, sizeof(struct worker_start));
+    bdbi_pool *p = ((struct worker *)arg)->pool;
+    unsigned index = ((struct worker *)arg)->index;
     char name[16];
     snprintf(name, sizeof name, "bdb-pool-%u", index);
     pthread_setname_np(pthread_self(), name);
@@ -201,10 +201,10 @@ int bdbi_pool_create(bdb_env *env, unsigned threads, size_t max_queued, bdbi_poo
     p->nthreads = threads;
     p->cap = HEAP_MIN_CAP;
     p->heap = bdbi_malloc(env, BDB_MEM_POOL, p->cap * sizeof *p->heap);
-    p->threads = bdbi_calloc(env, BDB_MEM_POOL, threads, sizeof *p->threads);
-    if (!p->heap || !p->threads) {
+    p->workers = bdbi_calloc(env, BDB_MEM_POOL, threads, sizeof *p->workers);
+    if (!p->heap || !p->workers) {
         bdbi_free(env, BDB_MEM_POOL, p->heap, p->cap * sizeof *p->heap);
-        bdbi_free(env, BDB_MEM_POOL, p->threads, threads * sizeof *p->threads);
+        bdbi_free(env, BDB_MEM_POOL, p->workers, threads * sizeof *p->workers);
         bdbi_free(env, BDB_MEM_POOL, p, sizeof *p);
         return BDB_ENOMEM;
     }
@@ -213,16 +213,11 @@ int bdbi_pool_create(bdb_env *env, unsigned threads, size_t max_queued, bdbi_poo
     pthread_cond_init(&p->done_cv, NULL);
     int rc = 0;
     for (unsigned i = 0; i < threads; i++) {
-        struct worker_start *ws = bdbi_malloc(env, BDB_MEM_POOL, sizeof *ws);
-        if (!ws) {
-            rc = BDB_ENOMEM;
-            break;
-        }
-        ws->pool = p;
-        ws->index = i;
-        int e = pthread_create(&p->threads[i], NULL, worker_main, ws);
+        struct worker *w = &p->workers[i];
+        w->pool = p;
+        w->index = i;
+        int e = pthread_create(&w->thread, NULL, worker_main, w);
         if (e) {
-            bdbi_free(env, BDB_MEM_POOL, ws, sizeof *ws);
             rc = bdbi_err_sys(e, NULL, "cannot start pool worker %u of %u", i + 1, threads);
             break;
         }
@@ -360,7 +355,7 @@ int bdbi_pool_shutdown(bdbi_pool *p, int mode)
     if (p->join_state == JOIN_NONE) {
         p->join_state = JOIN_RUNNING;
         pthread_mutex_unlock(&p->mu);
-        for (unsigned i = 0; i < p->started; i++) pthread_join(p->threads[i], NULL);
+        for (unsigned i = 0; i < p->started; i++) pthread_join(p->workers[i].thread, NULL);
         pthread_mutex_lock(&p->mu);
         p->join_state = JOIN_DONE;
         pthread_cond_broadcast(&p->done_cv);
@@ -381,7 +376,7 @@ int bdbi_pool_destroy(bdbi_pool *p)
     pthread_cond_destroy(&p->work_cv);
     pthread_cond_destroy(&p->done_cv);
     bdbi_free(env, BDB_MEM_POOL, p->heap, p->cap * sizeof *p->heap);
-    bdbi_free(env, BDB_MEM_POOL, p->threads, p->nthreads * sizeof *p->threads);
+    bdbi_free(env, BDB_MEM_POOL, p->workers, p->nthreads * sizeof *p->workers);
     bdbi_free(env, BDB_MEM_POOL, p, sizeof *p);
     return 0;
 }
