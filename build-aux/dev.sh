@@ -66,7 +66,8 @@ test)
     clang-format --dry-run -Werror $(git ls-files '*.c' '*.h')
 
     echo "== build with -Werror, make check"
-    configure_in check --enable-werror CFLAGS="-O2 -g"
+    prefix="$top/_build/prefix"
+    configure_in check --enable-werror --prefix="$prefix" CFLAGS="-O2 -g"
     make -C _build/check -j"$jobs" >/dev/null
     check_in check
 
@@ -86,11 +87,10 @@ test)
     check_in nettle
 
     echo "== install, pkg-config consumer, uninstall"
-    prefix="$top/_build/prefix"
     rm -rf "$prefix"
-    make -C _build/check install prefix="$prefix" >/dev/null
+    make -C _build/check install >/dev/null
     PKG_CONFIG_PATH="$prefix/lib/pkgconfig" sh tests/install_check.sh "$prefix"
-    make -C _build/check uninstall prefix="$prefix" >/dev/null
+    make -C _build/check uninstall >/dev/null
     left=$(find "$prefix" -type f | head -n 5)
     [ -z "$left" ] || { echo "FAIL: uninstall left $left" >&2; exit 1; }
 
