@@ -20,6 +20,7 @@
 #include "bucketdb/bucketdb.h"
 #include "core/alloc.h"
 #include "core/env.h"
+#include "core/hash.h"
 #include "core/pool.h"
 #include "core/rcu.h"
 
@@ -54,9 +55,7 @@ static uint64_t mix(uint64_t x)
 
 static uint64_t checksum(const struct payload *p)
 {
-    uint64_t s = p->gen ^ p->slot;
-    for (int i = 0; i < WORDS; i++) s = mix(s + p->data[i]);
-    return s;
+    return bdbi_hash64(p->data, sizeof p->data, p->gen ^ p->slot);
 }
 
 static void reclaim(struct rcu_head *h)
