@@ -153,21 +153,21 @@ static int oom(bdb_mem_category cat, size_t n)
                     bdb_mem_category_name((int)cat));
 }
 
-static void *raw_alloc(bdbi_alloc *a, size_t n, int zero)
-{
-#ifdef HAVE_JEMALLOC
-    if (a->arena_on) return mallocx(n, arena_flags(a) | (zero ? MALLOCX_ZERO : 0));
-#else
-    (void)a;
-#endif
-    return zero ? calloc(1, n) : malloc(n);
-}
-
-void *bdbi_malloc(bdb_env *env, bdb_mem_category cat, size_t n)
+/* Allocates and accounts `n` bytes (zeroed if asked). Sizes above
+ * PTRDIFF_MAX are refused here: jemalloc leaves them undefined. */
+static void *alloc_accounted(bdb_env *env, bdb_mem_category cat, size_t n, int zero)
 {
     bdbi_alloc *a = &env->alloc;
     if (n == 0) n = 1;
-    void *p = raw_alloc(a, n, 0);
+    void *p = NULL;
+    if (n <= PTRDIFF_MAX) {
+#ifdef HAVE_JEMALLOC
+        if (a->arena_on)
+            p = mallocx(n, arena_flags(a) | (zero ? MALLOCX_ZERO : 0));
+        else
+#endif
+            p = zero ? calloc(1, n) : malloc(n);
+    }
     if (!p) {
         oom(cat, n);
         return NULL;
@@ -176,23 +176,20 @@ void *bdbi_malloc(bdb_env *env, bdb_mem_category cat, size_t n)
     return p;
 }
 
+void *bdbi_malloc(bdb_env *env, bdb_mem_category cat, size_t n)
+{
+    return alloc_accounted(env, cat, n, 0);
+}
+
 void *bdbi_calloc(bdb_env *env, bdb_mem_category cat, size_t count, size_t size)
 {
-    bdbi_alloc *a = &env->alloc;
     size_t n;
     if (__builtin_mul_overflow(count, size, &n)) {
         bdbi_err(BDB_ENOMEM, "allocation of %zu x %zu bytes for %s overflows", count, size,
                  bdb_mem_category_name((int)cat));
         return NULL;
     }
-    if (n == 0) n = 1;
-    void *p = raw_alloc(a, n, 1);
-    if (!p) {
-        oom(cat, n);
-        return NULL;
-    }
-    account(a, cat, (int64_t)n, 1);
-    return p;
+    return alloc_accounted(env, cat, n, 1);
 }
 
 void *bdbi_realloc(bdb_env *env, bdb_mem_category cat, void *p, size_t old_n, size_t new_n)
@@ -202,6 +199,10 @@ void *bdbi_realloc(bdb_env *env, bdb_mem_category cat, void *p, size_t old_n, si
     if (new_n == 0) new_n = 1;
     if (old_n == 0) old_n = 1;
     void *q;
+    if (new_n > PTRDIFF_MAX) {
+        oom(cat, new_n);
+        return NULL;
+    }
 #ifdef HAVE_JEMALLOC
     if (a->arena_on)
         q = rallocx(p, new_n, arena_flags(a));
