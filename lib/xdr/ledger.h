@@ -1,0 +1,39 @@
+/* Internal entry points of the ledger-data parsers, with the file label
+ * and base offset that error messages need. */
+#ifndef BDB_XDR_LEDGER_H
+#define BDB_XDR_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bucketdb/ledger.h"
+#include "schema.h"
+
+/* Validates that buf[0..len) is exactly one value of type t. */
+int bdbi_check(const bdbi_xtype *t, const void *buf, size_t len, const char *label, int64_t base);
+
+/* Where the LedgerKey of a LedgerEntry lies inside the entry's bytes: the
+ * key's XDR is the 4-byte type at `head` followed by tail[0..tail_len).
+ * For most types tail == head + 4 (the key is a contiguous slice); for
+ * CONTRACT_DATA and CONTRACT_CODE the body's extension lies between. */
+typedef struct bdbi_key_span {
+    int32_t type;
+    const uint8_t *head;
+    const uint8_t *tail;
+    size_t tail_len;
+    size_t end; /* offset in the entry just past the key fields */
+} bdbi_key_span;
+
+/* Locates the key of the LedgerEntry e[0..len), validating the key fields
+ * (not the rest of the entry). */
+int bdbi_entry_key_span(const uint8_t *e, size_t len, const char *label, int64_t base,
+                        bdbi_key_span *span);
+
+/* Appends the sort key of the LedgerKey key[0..len) to sk, validating it. */
+int bdbi_sort_key(const uint8_t *key, size_t len, const char *label, int64_t base, bdbi_sk_out *sk);
+
+/* bdb_record_parse() with a label and base offset for errors. */
+int bdbi_record_parse(const uint8_t *p, size_t len, int hot, const char *label, int64_t base,
+                      bdb_record *out);
+
+#endif
