@@ -40,14 +40,102 @@ BDB_API int bdb_ledger_entry_check(const void *entry, size_t len)
     return bdbi_check(&bdbi_xt_ledger_entry, entry, len, "LedgerEntry", 0);
 }
 
-/* Walks the types in `fields` (a NULL-terminated list) from in->pos. */
-static int walk_all(bdbi_xdr_in *in, const bdbi_xtype *const *fields)
+/* Keys whose layout is fixed once their asset arm is known (all but DATA
+ * and CONTRACT_DATA) take a fast path: their length, and the offsets of the
+ * signed fields (discriminants, enums, int64) whose top bit the sort key
+ * inverts; every other byte of them is unsigned or fixed opaque and is
+ * copied as it is. */
+typedef struct fixed_shape {
+    uint32_t len;
+    uint32_t nflip;
+    uint8_t flip[4];
+} fixed_shape;
+
+/* Recognises a well-formed fixed-layout LedgerKey at k[0..avail) (k starts
+ * with the LedgerEntryType). Returns 0 when the key is of another type or
+ * looks malformed: the schema walker then takes over and reports. */
+static int fixed_key(const uint8_t *k, size_t avail, fixed_shape *s)
+{
+    if (avail < 8) return 0;
+    s->flip[0] = 0;
+    s->nflip = 1;
+    switch (bdbi_be32(k)) {
+    case BDB_ACCOUNT:
+    case BDB_OFFER:
+        s->len = bdbi_be32(k) == BDB_ACCOUNT ? 40 : 48;
+        if (avail < s->len || bdbi_be32(k + 4) != 0) return 0; /* PUBLIC_KEY_TYPE_ED25519 */
+        s->flip[s->nflip++] = 4;
+        if (s->len == 48) s->flip[s->nflip++] = 40; /* int64 offerID */
+        return 1;
+    case BDB_TRUSTLINE: {
+        static const uint32_t len_of[4] = {44, 84, 92, 76};
+        if (avail < 44 || bdbi_be32(k + 4) != 0) return 0;
+        uint32_t asset = bdbi_be32(k + 40);
+        if (asset > 3 || avail < len_of[asset]) return 0;
+        uint32_t issuer = asset == 1 ? 48 : asset == 2 ? 56 : 0; /* issuer's PublicKeyType */
+        if (issuer && bdbi_be32(k + issuer) != 0) return 0;
+        s->len = len_of[asset];
+        s->flip[s->nflip++] = 4;
+        s->flip[s->nflip++] = 40;
+        if (issuer) s->flip[s->nflip++] = (uint8_t)issuer;
+        return 1;
+    }
+    case BDB_CLAIMABLE_BALANCE:
+        if (avail < 40 || bdbi_be32(k + 4) != 0) return 0; /* CLAIMABLE_BALANCE_ID_TYPE_V0 */
+        s->len = 40;
+        s->flip[s->nflip++] = 4;
+        return 1;
+    case BDB_LIQUIDITY_POOL:
+    case BDB_CONTRACT_CODE:
+    case BDB_TTL:
+        if (avail < 36) return 0;
+        s->len = 36;
+        return 1;
+    case BDB_CONFIG_SETTING:
+        if (bdbi_be32(k + 4) >= bdbi_xt_config_setting_id.n) return 0; /* ids are 0..n-1 */
+        s->len = 8;
+        s->flip[s->nflip++] = 4;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The key fields of the entry types that are not handled as fixed. */
+static const bdbi_xtype *const k_account[] = {&bdbi_xt_account_id, NULL};
+static const bdbi_xtype *const k_trustline[] = {&bdbi_xt_account_id, &bdbi_xt_trustline_asset,
+                                                NULL};
+static const bdbi_xtype *const k_data[] = {&bdbi_xt_account_id, &bdbi_xt_string64, NULL};
+static const bdbi_xtype *const k_cb[] = {&bdbi_xt_claimable_balance_id, NULL};
+static const bdbi_xtype *const k_config[] = {&bdbi_xt_config_setting_id, NULL};
+static const bdbi_xtype *const k_contract_data[] = {&bdbi_xt_scaddress, &bdbi_xt_scval,
+                                                    &bdbi_xt_contract_data_durability, NULL};
+
+/* Appends the sort key of a fixed-layout key k of shape fs. */
+static void emit_fixed(bdbi_sk_out *sk, const uint8_t *k, const fixed_shape *fs)
+{
+    size_t at = sk->len;
+    if (at <= sk->cap && fs->len <= sk->cap - at) {
+        memcpy(sk->p + at, k, fs->len);
+        for (uint32_t i = 0; i < fs->nflip; i++) sk->p[at + fs->flip[i]] ^= 0x80;
+    }
+    sk->len += fs->len;
+}
+
+/* Walks the types in `fields` (a NULL-terminated list) from in->pos,
+ * appending their sort key to sk when it is not NULL. */
+static int walk_all_sk(bdbi_xdr_in *in, const bdbi_xtype *const *fields, bdbi_sk_out *sk)
 {
     for (; *fields; fields++) {
-        int rc = bdbi_xdr_walk(in, *fields, NULL);
+        int rc = bdbi_xdr_walk(in, *fields, sk);
         if (rc) return rc;
     }
     return 0;
+}
+
+static int walk_all(bdbi_xdr_in *in, const bdbi_xtype *const *fields)
+{
+    return walk_all_sk(in, fields, NULL);
 }
 
 int bdbi_entry_key_span(const uint8_t *e, size_t len, const char *label, int64_t base,
@@ -57,17 +145,18 @@ int bdbi_entry_key_span(const uint8_t *e, size_t len, const char *label, int64_t
     bdbi_xdr_in_init(&in, e, len, label, base);
     if (len < 8) return bdbi_xdr_fail(&in, 0, "truncated: a LedgerEntry needs at least 8 bytes");
     int32_t type = (int32_t)bdbi_be32(e + 4);
+    fixed_shape fs;
+    if (type != BDB_CONTRACT_CODE && fixed_key(e + 4, len - 4, &fs)) {
+        span->type = type;
+        span->head = e + 4;
+        span->tail = e + 8;
+        span->tail_len = fs.len - 4;
+        span->end = 4 + fs.len;
+        return 0;
+    }
     in.pos = 8;
     /* For most types the key fields are a prefix of the body, so the key
      * is the contiguous bytes [4, end of the key fields). */
-    static const bdbi_xtype *const k_account[] = {&bdbi_xt_account_id, NULL};
-    static const bdbi_xtype *const k_trustline[] = {&bdbi_xt_account_id, &bdbi_xt_trustline_asset,
-                                                    NULL};
-    static const bdbi_xtype *const k_data[] = {&bdbi_xt_account_id, &bdbi_xt_string64, NULL};
-    static const bdbi_xtype *const k_cb[] = {&bdbi_xt_claimable_balance_id, NULL};
-    static const bdbi_xtype *const k_config[] = {&bdbi_xt_config_setting_id, NULL};
-    static const bdbi_xtype *const k_contract_data[] = {&bdbi_xt_scaddress, &bdbi_xt_scval,
-                                                        &bdbi_xt_contract_data_durability, NULL};
     int rc;
     span->type = type;
     switch (type) {
@@ -147,10 +236,52 @@ BDB_API int bdb_ledger_entry_key(const void *entry, size_t len, void *out, size_
 
 int bdbi_sort_key(const uint8_t *key, size_t len, const char *label, int64_t base, bdbi_sk_out *sk)
 {
+    fixed_shape fs;
+    if (fixed_key(key, len, &fs) && fs.len == len) {
+        emit_fixed(sk, key, &fs);
+        return 0;
+    }
     bdbi_xdr_in in;
     bdbi_xdr_in_init(&in, key, len, label, base);
     int rc = bdbi_xdr_walk(&in, &bdbi_xt_ledger_key, sk);
     return rc ? rc : bdbi_xdr_expect_end(&in, "LedgerKey");
+}
+
+int bdbi_entry_sort_key(const uint8_t *e, size_t len, const char *label, int64_t base,
+                        bdbi_sk_out *sk)
+{
+    int rc;
+    if (len >= 8) {
+        int32_t type = (int32_t)bdbi_be32(e + 4);
+        fixed_shape fs;
+        if (type != BDB_CONTRACT_CODE && fixed_key(e + 4, len - 4, &fs)) {
+            emit_fixed(sk, e + 4, &fs);
+            return 0;
+        }
+        if (type == BDB_CONTRACT_DATA || type == BDB_DATA) {
+            /* one pass: the key fields are walked and encoded together */
+            bdbi_xdr_in in;
+            bdbi_xdr_in_init(&in, e, len, label, base);
+            in.pos = 8;
+            uint8_t t[4] = {0x80, 0, 0, (uint8_t)type};
+            size_t at = sk->len;
+            if (at <= sk->cap && sk->cap - at >= 4) memcpy(sk->p + at, t, 4);
+            sk->len += 4;
+            if (type == BDB_DATA) return walk_all_sk(&in, k_data, sk);
+            if ((rc = bdbi_xdr_walk(&in, &bdbi_xt_extension_point, NULL))) return rc;
+            return walk_all_sk(&in, k_contract_data, sk);
+        }
+    }
+    /* CONTRACT_CODE, and malformed input (which the span reports) */
+    bdbi_key_span s;
+    if ((rc = bdbi_entry_key_span(e, len, label, base, &s))) return rc;
+    uint8_t key[64];
+    if (4 + s.tail_len > sizeof key)
+        return bdbi_err(BDB_EINTERNAL, "unexpected %zu-byte key of type %d", 4 + s.tail_len,
+                        s.type);
+    memcpy(key, s.head, 4);
+    memcpy(key + 4, s.tail, s.tail_len);
+    return bdbi_sort_key(key, 4 + s.tail_len, label, base, sk);
 }
 
 BDB_API int bdb_sort_key(const void *key, size_t len, void *out, size_t cap, size_t *out_len)

@@ -32,6 +32,12 @@ int bdbi_entry_key_span(const uint8_t *e, size_t len, const char *label, int64_t
 /* Appends the sort key of the LedgerKey key[0..len) to sk, validating it. */
 int bdbi_sort_key(const uint8_t *key, size_t len, const char *label, int64_t base, bdbi_sk_out *sk);
 
+/* Appends the sort key of the LedgerEntry e[0..len) to sk in one pass over
+ * its key fields, validating them (not the rest of the entry). On failure
+ * sk holds a partial key. */
+int bdbi_entry_sort_key(const uint8_t *e, size_t len, const char *label, int64_t base,
+                        bdbi_sk_out *sk);
+
 /* bdb_record_parse() with a label and base offset for errors. */
 int bdbi_record_parse(const uint8_t *p, size_t len, int hot, const char *label, int64_t base,
                       bdb_record *out);

@@ -85,6 +85,8 @@ static int need(const bdbi_xdr_in *in, size_t n, const bdbi_xtype *t)
 
 static const bdbi_xarm *find_arm(const bdbi_xtype *t, int32_t v)
 {
+    /* most enums and unions list values 0..n-1 in order */
+    if ((uint32_t)v < t->n && t->arms[v].value == v) return &t->arms[v];
     for (uint32_t i = 0; i < t->n; i++)
         if (t->arms[i].value == v) return &t->arms[i];
     return NULL;
