@@ -50,6 +50,9 @@ BDB_API const char *bdb_strerror(int code)
 }
 
 static int record(int code, int sys_errno, const char *path, int64_t offset, const char *fmt,
+                  va_list ap) BDBI_PRINTF(5, 0);
+
+static int record(int code, int sys_errno, const char *path, int64_t offset, const char *fmt,
                   va_list ap)
 {
     struct err_state *e = &tls_err;
