@@ -18,6 +18,7 @@
 #include "bucketdb/ledger.h"
 #include "xdr/ledger.h"
 #include "xdr/record.h"
+#include "xdr/xdrout.h"
 
 #define RECORDS 1000000
 #define RUNS    5
@@ -27,7 +28,7 @@ typedef struct buf {
     size_t len, cap;
 } buf;
 
-static void put(buf *b, const void *src, size_t n)
+static void append(buf *b, const void *src, size_t n)
 {
     if (b->len + n > b->cap) {
         b->cap = (b->cap + n) * 2;
@@ -38,17 +39,10 @@ static void put(buf *b, const void *src, size_t n)
     b->len += n;
 }
 
-static void u32(buf *b, uint32_t v)
-{
-    uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    put(b, x, 4);
-}
-
-static void u64(buf *b, uint64_t v)
-{
-    u32(b, (uint32_t)(v >> 32));
-    u32(b, (uint32_t)v);
-}
+/* entries are written with the library's bounded XDR writer */
+#define u32 bdbi_xdr_put_u32
+#define u64 bdbi_xdr_put_u64
+#define put bdbi_xdr_put_raw
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -58,19 +52,19 @@ static uint64_t next(void)
     return rng;
 }
 
-static void bytes32(buf *b)
+static void bytes32(bdbi_xdr_out *b)
 {
     for (int i = 0; i < 4; i++) u64(b, next());
 }
 
-static void account_id(buf *b)
+static void account_id(bdbi_xdr_out *b)
 {
     u32(b, 0);
     bytes32(b);
 }
 
 /* One LedgerEntry of the given type, appended to b. */
-static void entry(buf *b, int type)
+static void entry(bdbi_xdr_out *b, int type)
 {
     u32(b, (uint32_t)(next() % 50000000)); /* lastModifiedLedgerSeq */
     u32(b, (uint32_t)type);
@@ -168,7 +162,8 @@ static long run(const buf *file, int validate, uint64_t *checksum)
 
 int main(void)
 {
-    buf file = {0}, e = {0};
+    buf file = {0};
+    uint8_t ebuf[1024];
     size_t mix_bytes[10] = {0}, mix_count[10] = {0};
     for (int i = 0; i < RECORDS; i++) {
         unsigned r = (unsigned)(next() % 100);
@@ -177,13 +172,15 @@ int main(void)
                    : r < 85 ? BDB_OFFER
                    : r < 95 ? BDB_CONTRACT_DATA
                             : BDB_TTL;
-        e.len = 0;
+        bdbi_xdr_out e;
+        bdbi_xdr_out_init(&e, ebuf, sizeof ebuf);
         u32(&e, BDB_LIVEENTRY);
         entry(&e, type);
+        if (bdbi_xdr_out_overflow(&e)) abort();
         uint8_t mark[4];
         bdbi_record_mark(mark, (uint32_t)e.len);
-        put(&file, mark, 4);
-        put(&file, e.p, e.len);
+        append(&file, mark, 4);
+        append(&file, e.p, e.len);
         mix_bytes[type] += e.len + 4;
         mix_count[type]++;
     }
@@ -214,6 +211,5 @@ int main(void)
                (double)file.len / med / 1e6, (unsigned long long)(sum % 1000));
     }
     free(file.p);
-    free(e.p);
     return 0;
 }

@@ -9,6 +9,8 @@
 #include "bucketdb/ledger.h"
 #include "xdr/keycmp.h"
 #include "xdr/record.h"
+#include "xdr/schema.h"
+#include "xdr/xdrout.h"
 
 TestSuite(record);
 
@@ -132,4 +134,32 @@ Test(record, cap85_executable_tag_and_external_ref)
     /* an unknown executable arm 3 is malformed */
     ki[40 + 7] = 3;
     cr_assert_eq(bdb_ledger_key_check(ki, ni), BDB_EFORMAT);
+}
+
+/* The writer pads with zeros, counts what does not fit, and what it
+ * writes is what the parser accepts: a DATA key with a 5-byte name. */
+Test(record, xdr_writer)
+{
+    uint8_t buf[64], acct[32];
+    memset(acct, 0xAB, sizeof acct);
+    memset(buf, 0xEE, sizeof buf);
+    bdbi_xdr_out o;
+    bdbi_xdr_out_init(&o, buf, sizeof buf);
+    bdbi_xdr_put_u32(&o, BDB_DATA);
+    bdbi_xdr_put_i32(&o, 0); /* PUBLIC_KEY_TYPE_ED25519 */
+    bdbi_xdr_put_fixed(&o, acct, 32);
+    bdbi_xdr_put_var(&o, "hello", 5);
+    cr_assert_not(bdbi_xdr_out_overflow(&o));
+    cr_assert_eq(o.len, 4 + 4 + 32 + 4 + 8);
+    cr_assert(buf[49] == 0 && buf[50] == 0 && buf[51] == 0, "padding is zero");
+    cr_assert_eq(buf[52], 0xEE, "nothing written past the value");
+    cr_assert_eq(bdb_ledger_key_check(buf, o.len), 0, "%s", bdb_errmsg());
+
+    bdbi_xdr_out small;
+    bdbi_xdr_out_init(&small, buf, 10);
+    bdbi_xdr_put_u64(&small, 1);
+    bdbi_xdr_put_i64(&small, -1);
+    cr_assert(bdbi_xdr_out_overflow(&small));
+    cr_assert_eq(small.len, 16, "the size that would be needed");
+    cr_assert_eq(bdbi_be32(buf + 4), 1);
 }
