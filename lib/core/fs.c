@@ -246,6 +246,18 @@ int bdbi_file_write(bdbi_file *f, const void *buf, size_t n)
     return 0;
 }
 
+int bdbi_file_set_path(bdbi_file *f, const char *path)
+{
+    size_t dl = dir_prefix_len(f->path);
+    if (dir_prefix_len(path) != dl || strncmp(path, f->path, dl) != 0 || !path[dl])
+        return bdbi_err(BDB_EINVAL, "%s is not a file in the directory of %s", path, f->path);
+    char *p = bdbi_strdup(f->env, BDB_MEM_CORE, path);
+    if (!p) return BDB_ENOMEM;
+    bdbi_strfree(f->env, BDB_MEM_CORE, f->path);
+    f->path = p;
+    return 0;
+}
+
 uint64_t bdbi_file_size(const bdbi_file *f)
 {
     return f->flushed + f->len;

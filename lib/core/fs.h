@@ -31,6 +31,11 @@ int bdbi_file_create(bdb_env *env, const char *path, int flags, size_t buf_size,
  * and the commit fail with the same code. */
 int bdbi_file_write(bdbi_file *f, const void *buf, size_t n);
 
+/* Changes the name the file will get at commit, for files named after
+ * their content (a bucket's hash is known only when it is written). The new
+ * path must be in the same directory. */
+int bdbi_file_set_path(bdbi_file *f, const char *path);
+
 /* Bytes appended so far. */
 uint64_t bdbi_file_size(const bdbi_file *f);
 

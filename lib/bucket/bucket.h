@@ -1,0 +1,38 @@
+/* Internal interfaces of the bucket module shared by the writer, reader,
+ * fresh and merge code. */
+#ifndef BDB_BUCKET_BUCKET_H
+#define BDB_BUCKET_BUCKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "bucketdb/bucket.h"
+
+/* memcmp order of sort keys (they are prefix-free, so a shorter key that is
+ * a prefix cannot occur; the length only breaks ties of identical bytes). */
+static inline int bdbi_sk_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+    if (c) return c;
+    return (an > bn) - (an < bn);
+}
+
+/* Checks that a record of type `type` (already parsed) may appear in a
+ * bucket of list `hot` at `protocol`; `rec` is the whole record. Raises
+ * BDB_EPROTOCOL (writer) or BDB_EFORMAT (reader, `code`) naming `label`
+ * and `offset`. */
+int bdbi_bucket_check_legal(int hot, uint32_t protocol, const uint8_t *rec, size_t len, int code,
+                            const char *label, int64_t offset);
+
+/* Writer fast path for trusted records whose sort key is already known
+ * (merges): no validation beyond legality and order. */
+int bdbi_bucket_writer_put_sk(bdb_bucket_writer *w, const uint8_t *rec, size_t len,
+                              const uint8_t *sk, size_t sk_len);
+
+/* The METAENTRY record body of a bucket: ledgerVersion and ext (v1 with the
+ * list type from protocol 23, else v0). Writes 12 or 16 bytes into out and
+ * returns the length. */
+size_t bdbi_bucket_meta_record(int hot, uint32_t protocol, uint8_t out[16]);
+
+#endif
