@@ -164,6 +164,40 @@ BDB_API int bdb_bucket_reader_next(bdb_bucket_reader *r, bdb_bucket_item *it);
 BDB_API void bdb_bucket_reader_close(bdb_bucket_reader *r);
 
 /* ------------------------------------------------------------------ */
+/* Merges                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct bdb_merge_options {
+    int hot;               /* hot-archive buckets (default 0) */
+    int keep_tombstones;   /* 0 only for merges into the deepest level (default 1) */
+    uint32_t max_protocol; /* the current ledger protocol; no output above it */
+    /* Level-0 rule (parity H1/H2): the output's protocol is max_protocol,
+     * not the maximum of the inputs' (default 0). */
+    int level0;
+    int fsync; /* default 1 */
+} bdb_merge_options;
+
+BDB_API void bdb_merge_options_init(bdb_merge_options *opts);
+
+/* Merges the bucket files old_path (older, "curr") and new_path (newer,
+ * "snap"), either NULL for the empty bucket, into a new bucket in `dir`,
+ * as stellar-core's BucketBase::merge: newer entries win, with the CAP-0020
+ * rules for equal keys in live buckets (INIT + DEAD annihilate, DEAD + INIT
+ * gives LIVE, INIT + LIVE gives INIT; old INIT + new INIT and old LIVE +
+ * new INIT are BDB_EFORMAT) and newer-always-wins for hot archives. The
+ * output protocol is the maximum of the inputs' (and of shadows below
+ * protocol 12), or max_protocol with `level0`; above max_protocol is
+ * BDB_EPROTOCOL, as are shadows at protocol 12 or later. Before protocol 12
+ * an entry whose key is in one of the `shadows` (bucket files of newer
+ * levels) is dropped, except INIT and DEAD entries at protocol 11. The
+ * counters of stellar-core's MergeCounters are added to *counters (may be
+ * NULL). Memory does not grow with the inputs. */
+BDB_API int bdb_bucket_merge(bdb_env *env, const char *dir, const char *old_path,
+                             const char *new_path, const char *const *shadow_paths,
+                             size_t n_shadows, const bdb_merge_options *opts, bdb_bucket_info *out,
+                             bdb_merge_counters *counters);
+
+/* ------------------------------------------------------------------ */
 /* Fresh buckets                                                      */
 /* ------------------------------------------------------------------ */
 

@@ -18,16 +18,18 @@ static inline int bdbi_sk_cmp(const uint8_t *a, size_t an, const uint8_t *b, siz
     return (an > bn) - (an < bn);
 }
 
-/* Checks that a record of type `type` (already parsed) may appear in a
- * bucket of list `hot` at `protocol`; `rec` is the whole record. Raises
- * BDB_EPROTOCOL (writer) or BDB_EFORMAT (reader, `code`) naming `label`
- * and `offset`. */
-int bdbi_bucket_check_legal(int hot, uint32_t protocol, const uint8_t *rec, size_t len, int code,
-                            const char *label, int64_t offset);
+/* Checks that a record of type `type` may appear in a bucket of list `hot`
+ * at `protocol`; `rec` is the whole (already parsed) record. Raises `code`
+ * (BDB_EPROTOCOL for the writer, BDB_EFORMAT for the reader) naming
+ * `label` and `offset`. */
+int bdbi_bucket_check_legal(int hot, uint32_t protocol, int32_t type, const uint8_t *rec,
+                            size_t len, int code, const char *label, int64_t offset);
 
 /* Writer fast path for trusted records whose sort key is already known
- * (merges): no validation beyond legality and order. */
-int bdbi_bucket_writer_put_sk(bdb_bucket_writer *w, const uint8_t *rec, size_t len,
+ * (fresh, merges): no validation beyond legality and order. The record is
+ * written with its type replaced by `type` (merges turn INIT into LIVE and
+ * LIVE into INIT). */
+int bdbi_bucket_writer_put_as(bdb_bucket_writer *w, int32_t type, const uint8_t *rec, size_t len,
                               const uint8_t *sk, size_t sk_len);
 
 /* The METAENTRY record body of a bucket: ledgerVersion and ext (v1 with the

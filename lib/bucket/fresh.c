@@ -98,7 +98,8 @@ static int write_sorted(fresh *f, const char *dir, int hot, uint32_t protocol, i
         }
         bdbi_put_be32(rec, (uint32_t)it->type);
         memcpy(rec + 4, it->data, it->len);
-        rc = bdbi_bucket_writer_put_sk(w, rec, 4 + it->len, f->arena + it->sk_off, it->sk_len);
+        rc = bdbi_bucket_writer_put_as(w, it->type, rec, 4 + it->len, f->arena + it->sk_off,
+                                       it->sk_len);
     }
     bdbi_free(f->env, BDB_MEM_BUCKET, rec, rec_cap);
     if (rc) {

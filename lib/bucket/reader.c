@@ -22,8 +22,14 @@ struct bdb_bucket_reader {
     /* sort keys of the current and the previous entry, swapped each step */
     uint8_t *sk[2];
     size_t sk_len[2], sk_cap[2];
-    int cur; /* index of the current entry's key; -1 before the first */
+    int cur;         /* index of the current entry's key; -1 before the first */
+    size_t released; /* mapped bytes before this were handed back (DONTNEED) */
 };
+
+/* Mapped pages of a file read front to back are dropped from the
+ * process behind the read position, so reading a bucket of any size costs
+ * a bounded resident set (the page cache keeps the data). */
+#define RELEASE_CHUNK ((size_t)8 << 20)
 
 static void reader_free(bdb_bucket_reader *r)
 {
@@ -113,7 +119,8 @@ BDB_API int bdb_bucket_reader_next(bdb_bucket_reader *r, bdb_bucket_item *it)
     } else if ((rc = bdbi_record_parse(body, len, r->hot, r->path, off, &rec))) {
         return rc;
     }
-    if ((rc = bdbi_bucket_check_legal(r->hot, r->protocol, body, len, BDB_EFORMAT, r->path, off)))
+    if ((rc = bdbi_bucket_check_legal(r->hot, r->protocol, rec.type, body, len, BDB_EFORMAT,
+                                      r->path, off)))
         return rc;
 
     /* the sort key, into the buffer not holding the previous key */
@@ -136,6 +143,12 @@ BDB_API int bdb_bucket_reader_next(bdb_bucket_reader *r, bdb_bucket_item *it)
     r->sk_len[slot] = o.len;
     r->cur = slot;
     r->pos = pos;
+    if (at - r->released >= 2 * RELEASE_CHUNK) {
+        /* keep the chunk holding the current record mapped */
+        size_t upto = (at / RELEASE_CHUNK - 1) * RELEASE_CHUNK;
+        bdbi_map_advise(&r->map, r->released, upto - r->released, BDBI_ADV_DONTNEED);
+        r->released = upto;
+    }
     it->type = rec.type;
     it->entry_type = (int32_t)bdbi_be32(is_key ? rec.body : rec.body + 4);
     it->record = body;

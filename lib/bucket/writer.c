@@ -153,10 +153,9 @@ static int write_buffered(bdb_bucket_writer *w)
     return 0;
 }
 
-int bdbi_bucket_check_legal(int hot, uint32_t protocol, const uint8_t *rec, size_t len, int code,
-                            const char *label, int64_t offset)
+int bdbi_bucket_check_legal(int hot, uint32_t protocol, int32_t type, const uint8_t *rec,
+                            size_t len, int code, const char *label, int64_t offset)
 {
-    int32_t type = (int32_t)bdbi_be32(rec);
     if (type == BDB_METAENTRY)
         return bdbi_err_at(code, label, offset, "METAENTRY is only allowed as the first record");
     if (hot) {
@@ -184,14 +183,13 @@ int bdbi_bucket_check_legal(int hot, uint32_t protocol, const uint8_t *rec, size
     return 0;
 }
 
-int bdbi_bucket_writer_put_sk(bdb_bucket_writer *w, const uint8_t *rec, size_t len,
+int bdbi_bucket_writer_put_as(bdb_bucket_writer *w, int32_t type, const uint8_t *rec, size_t len,
                               const uint8_t *sk, size_t sk_len)
 {
     if (w->failed) return bdbi_err(BDB_EINVAL, "bucket writer already failed");
-    int rc = bdbi_bucket_check_legal(w->opts.hot, w->opts.protocol, rec, len, BDB_EPROTOCOL,
+    int rc = bdbi_bucket_check_legal(w->opts.hot, w->opts.protocol, type, rec, len, BDB_EPROTOCOL,
                                      "bucket writer", -1);
     if (rc) return w->failed = 1, rc;
-    int32_t type = (int32_t)bdbi_be32(rec);
     if (!w->opts.keep_tombstones && type == (w->opts.hot ? BDB_HOT_LIVE : BDB_DEADENTRY)) {
         w->counters.output_iterator_tombstone_elisions++;
         return 0;
@@ -211,6 +209,7 @@ int bdbi_bucket_writer_put_sk(bdb_bucket_writer *w, const uint8_t *rec, size_t l
         (rc = reserve(w->env, &w->sk, &w->sk_cap, sk_len)))
         return w->failed = 1, rc;
     memcpy(w->buf, rec, len);
+    bdbi_put_be32(w->buf, (uint32_t)type);
     memcpy(w->sk, sk, sk_len);
     w->buf_len = len;
     w->sk_len = sk_len;
@@ -238,7 +237,7 @@ BDB_API int bdb_bucket_writer_put(bdb_bucket_writer *w, const void *record, size
     rc = is_key ? bdbi_sort_key(r.body, r.body_len, "record", 4, &o)
                 : bdbi_entry_sort_key(r.body, r.body_len, "record", 4, &o);
     n = o.len;
-    if (!rc) rc = bdbi_bucket_writer_put_sk(w, record, len, sk, n);
+    if (!rc) rc = bdbi_bucket_writer_put_as(w, r.type, record, len, sk, n);
     if (sk != small) bdbi_free(w->env, BDB_MEM_BUCKET, sk, cap);
     return rc;
 }
