@@ -29,7 +29,7 @@ struct bdb_bucket_reader {
 /* Mapped pages of a file read front to back are dropped from the
  * process behind the read position, so reading a bucket of any size costs
  * a bounded resident set (the page cache keeps the data). */
-#define RELEASE_CHUNK ((size_t)8 << 20)
+#define RELEASE_CHUNK ((size_t)2 << 20)
 
 static void reader_free(bdb_bucket_reader *r)
 {
