@@ -198,6 +198,32 @@ BDB_API int bdb_bucket_merge(bdb_env *env, const char *dir, const char *old_path
                              bdb_merge_counters *counters);
 
 /* ------------------------------------------------------------------ */
+/* Verification and gzip                                              */
+/* ------------------------------------------------------------------ */
+
+/* Streams the file `path`, checking its record framing and that its
+ * SHA-256 is `expected` (BDB_ECORRUPT naming the file if not). Stores the
+ * bytes and records checked (either pointer may be NULL). Memory: one
+ * 1 MiB buffer. */
+BDB_API int bdb_bucket_verify(bdb_env *env, const char *path, const uint8_t expected[BDB_HASH_LEN],
+                              uint64_t *bytes, uint64_t *records);
+
+/* Decompresses the gzip file `gz_path` (one gzip member, as history
+ * archives store buckets) into `out_path`, written atomically, checking the
+ * record framing of the uncompressed bytes and computing their SHA-256
+ * into hash. Trailing data after the gzip stream, a truncated stream or
+ * more than 100 GiB of output are BDB_EFORMAT; nothing is left under
+ * out_path on failure. The caller compares the hash with the bucket's
+ * name before adopting the file. */
+BDB_API int bdb_bucket_gunzip(bdb_env *env, const char *gz_path, const char *out_path, int fsync,
+                              uint8_t hash[BDB_HASH_LEN], uint64_t *bytes);
+
+/* Compresses the file `path` into the gzip file `gz_path` (level 1..9),
+ * written atomically. */
+BDB_API int bdb_bucket_gzip(bdb_env *env, const char *path, const char *gz_path, int level,
+                            int fsync);
+
+/* ------------------------------------------------------------------ */
 /* Fresh buckets                                                      */
 /* ------------------------------------------------------------------ */
 
