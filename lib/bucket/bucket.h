@@ -37,4 +37,26 @@ int bdbi_bucket_writer_put_as(bdb_bucket_writer *w, int32_t type, const uint8_t 
  * returns the length. */
 size_t bdbi_bucket_meta_record(int hot, uint32_t protocol, uint8_t out[16]);
 
+/* An in-memory bucket (level 0 keeps its buckets in memory): records in
+ * strictly increasing key order with their sort keys, and its protocol. */
+typedef struct bdbi_mem_record {
+    const uint8_t *record; /* BucketEntry XDR, no mark */
+    size_t record_len;
+    const uint8_t *sort_key;
+    size_t sort_key_len;
+} bdbi_mem_record;
+
+typedef struct bdbi_mem_bucket {
+    uint32_t protocol;
+    size_t n;
+    const bdbi_mem_record *records;
+} bdbi_mem_bucket;
+
+/* stellar-core's mergeInMemory: bdb_bucket_merge over in-memory inputs
+ * (no shadows), through the same merge loop, so the output file is
+ * byte-identical to merging the same buckets from files. */
+int bdbi_bucket_merge_mem(bdb_env *env, const char *dir, const bdbi_mem_bucket *old_b,
+                          const bdbi_mem_bucket *new_b, const bdb_merge_options *opts,
+                          bdb_bucket_info *out, bdb_merge_counters *counters);
+
 #endif

@@ -17,9 +17,13 @@ BDB_API void bdb_merge_options_init(bdb_merge_options *opts)
     opts->fsync = 1;
 }
 
-/* One input: a reader and its current entry. */
+/* One input: a bucket file (through a reader) or an in-memory bucket,
+ * and its current entry. Both kinds feed the same merge loop, which is what
+ * makes the in-memory path produce the same bytes as the file path. */
 typedef struct input {
     bdb_bucket_reader *r;
+    const bdbi_mem_bucket *mem;
+    size_t next; /* next index in mem */
     bdb_bucket_item it;
     int live; /* it holds an entry */
     const char *path;
@@ -27,6 +31,18 @@ typedef struct input {
 
 static int advance(input *in)
 {
+    if (in->mem) {
+        in->live = in->next < in->mem->n;
+        if (!in->live) return 0;
+        const bdbi_mem_record *m = &in->mem->records[in->next];
+        in->it.type = (int32_t)bdbi_be32(m->record);
+        in->it.record = m->record;
+        in->it.record_len = m->record_len;
+        in->it.offset = in->next++;
+        in->it.sort_key = m->sort_key;
+        in->it.sort_key_len = m->sort_key_len;
+        return 0;
+    }
     if (!in->r) return in->live = 0;
     int rc = bdb_bucket_reader_next(in->r, &in->it);
     if (rc < 0) return rc;
@@ -140,31 +156,13 @@ static int decide_protocol(const bdb_merge_options *o, uint32_t old_v, uint32_t 
     return 0;
 }
 
-BDB_API int bdb_bucket_merge(bdb_env *env, const char *dir, const char *old_path,
-                             const char *new_path, const char *const *shadow_paths,
-                             size_t n_shadows, const bdb_merge_options *opts, bdb_bucket_info *out,
-                             bdb_merge_counters *counters)
+/* The merge proper, over opened inputs. */
+static int run_merge(bdb_env *env, const char *dir, input *old, input *new, uint32_t old_v,
+                     uint32_t new_v, input *shadows, const uint32_t *shadow_v, size_t n_shadows,
+                     const bdb_merge_options *opts, bdb_bucket_info *out, bdb_merge_counters *mc)
 {
-    bdb_merge_options defaults;
-    if (!opts) {
-        bdb_merge_options_init(&defaults);
-        opts = &defaults;
-    }
-    memset(out, 0, sizeof *out);
-    if (opts->hot && n_shadows) return bdbi_err(BDB_EINVAL, "hot-archive merges have no shadows");
-    if (n_shadows > 64) return bdbi_err(BDB_EINVAL, "%zu shadows; at most 64", n_shadows);
-    bdb_merge_counters scratch;
-    bdb_merge_counters *mc = counters ? counters : &scratch;
-    memset(&scratch, 0, sizeof scratch);
-
-    input old = {0}, new = {0}, shadows[64];
-    uint32_t old_v = 0, new_v = 0, shadow_v[64], protocol = 0;
-    size_t opened = 0;
-    int rc = open_input(env, old_path, opts->hot, &old, &old_v);
-    if (!rc) rc = open_input(env, new_path, opts->hot, &new, &new_v);
-    for (; !rc && opened < n_shadows; opened++)
-        rc = open_input(env, shadow_paths[opened], 0, &shadows[opened], &shadow_v[opened]);
-    if (!rc) rc = decide_protocol(opts, old_v, new_v, shadow_v, n_shadows, &protocol);
+    uint32_t protocol = 0;
+    int rc = decide_protocol(opts, old_v, new_v, shadow_v, n_shadows, &protocol);
     bdb_bucket_writer *w = NULL;
     if (!rc && !(opts->hot && protocol == 0)) { /* two empty hot buckets merge to empty */
         if (!opts->hot) {
@@ -188,22 +186,22 @@ BDB_API int bdb_bucket_merge(bdb_env *env, const char *dir, const char *old_path
         out->empty = 1;
     }
     merge m = {w, mc, opts->hot, protocol >= BDB_PROTOCOL_INIT_META, shadows, n_shadows};
-    while (!rc && w && (old.live || new.live)) {
-        int c = !new.live ? -1 : !old.live ? 1 : cmp_items(&old.it, &new.it);
+    while (!rc && w && (old->live || new->live)) {
+        int c = !new->live ? -1 : !old->live ? 1 : cmp_items(&old->it, &new->it);
         if (c < 0) {
             mc->old_entries_default_accepted++;
-            if (!m.hot) count_type(mc, 0, old.it.type);
-            rc = maybe_put(&m, old.it.type, &old.it);
-            if (!rc) rc = advance(&old);
+            if (!m.hot) count_type(mc, 0, old->it.type);
+            rc = maybe_put(&m, old->it.type, &old->it);
+            if (!rc) rc = advance(old);
         } else if (c > 0) {
             mc->new_entries_default_accepted++;
-            if (!m.hot) count_type(mc, 1, new.it.type);
-            rc = maybe_put(&m, new.it.type, &new.it);
-            if (!rc) rc = advance(&new);
+            if (!m.hot) count_type(mc, 1, new->it.type);
+            rc = maybe_put(&m, new->it.type, &new->it);
+            if (!rc) rc = advance(new);
         } else {
-            rc = equal_keys(&m, &old, &new);
-            if (!rc) rc = advance(&old);
-            if (!rc) rc = advance(&new);
+            rc = equal_keys(&m, old, new);
+            if (!rc) rc = advance(old);
+            if (!rc) rc = advance(new);
         }
     }
     if (w) {
@@ -213,8 +211,54 @@ BDB_API int bdb_bucket_merge(bdb_env *env, const char *dir, const char *old_path
         else
             rc = bdb_bucket_writer_finish(w, out);
     }
+    return rc;
+}
+
+BDB_API int bdb_bucket_merge(bdb_env *env, const char *dir, const char *old_path,
+                             const char *new_path, const char *const *shadow_paths,
+                             size_t n_shadows, const bdb_merge_options *opts, bdb_bucket_info *out,
+                             bdb_merge_counters *counters)
+{
+    bdb_merge_options defaults;
+    if (!opts) {
+        bdb_merge_options_init(&defaults);
+        opts = &defaults;
+    }
+    memset(out, 0, sizeof *out);
+    if (opts->hot && n_shadows) return bdbi_err(BDB_EINVAL, "hot-archive merges have no shadows");
+    if (n_shadows > 64) return bdbi_err(BDB_EINVAL, "%zu shadows; at most 64", n_shadows);
+    bdb_merge_counters scratch;
+    bdb_merge_counters *mc = counters ? counters : &scratch;
+    memset(&scratch, 0, sizeof scratch);
+
+    input old = {0}, new = {0}, shadows[64];
+    uint32_t old_v = 0, new_v = 0, shadow_v[64];
+    size_t opened = 0;
+    int rc = open_input(env, old_path, opts->hot, &old, &old_v);
+    if (!rc) rc = open_input(env, new_path, opts->hot, &new, &new_v);
+    for (; !rc && opened < n_shadows; opened++)
+        rc = open_input(env, shadow_paths[opened], 0, &shadows[opened], &shadow_v[opened]);
+    if (!rc)
+        rc = run_merge(env, dir, &old, &new, old_v, new_v, shadows, shadow_v, n_shadows, opts, out,
+                       mc);
     bdb_bucket_reader_close(old.r);
     bdb_bucket_reader_close(new.r);
     for (size_t i = 0; i < opened; i++) bdb_bucket_reader_close(shadows[i].r);
     return rc;
+}
+
+int bdbi_bucket_merge_mem(bdb_env *env, const char *dir, const bdbi_mem_bucket *old_b,
+                          const bdbi_mem_bucket *new_b, const bdb_merge_options *opts,
+                          bdb_bucket_info *out, bdb_merge_counters *counters)
+{
+    bdb_merge_counters scratch;
+    memset(&scratch, 0, sizeof scratch);
+    memset(out, 0, sizeof *out);
+    input old = {.mem = old_b, .path = "in-memory old bucket"};
+    input new = {.mem = new_b, .path = "in-memory new bucket"};
+    int rc = advance(&old);
+    if (!rc) rc = advance(&new);
+    if (rc) return rc;
+    return run_merge(env, dir, &old, &new, old_b->protocol, new_b->protocol, NULL, NULL, 0, opts,
+                     out, counters ? counters : &scratch);
 }
