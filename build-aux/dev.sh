@@ -3,7 +3,7 @@
 #   sh build-aux/dev.sh main   set up, build, run the main job (the demo)
 #   sh build-aux/dev.sh test   set up, then every check CI requires:
 #     format, -Werror build + make check, ASan+UBSan make check, TSan
-#     stress test, a minute of libFuzzer (clang) on the XDR parsers, the
+#     stress test, 40 s each of libFuzzer (clang) on the XDR parsers and the bucket reader, the
 #     nettle SHA-256 backend, install + pkg-config consumer + uninstall,
 #     and make distcheck.
 # Build trees live in _build/<name>; the source tree stays clean.
@@ -85,12 +85,12 @@ test)
 
     echo "== libFuzzer target (clang, ASan + UBSan), make fuzz"
     configure_in fuzz CC=clang --enable-fuzzing --disable-jemalloc --enable-werror
-    if ! make -C _build/fuzz -j"$jobs" fuzz FUZZ_SECONDS=60 >_build/fuzz.out 2>&1; then
+    if ! make -C _build/fuzz -j"$jobs" fuzz FUZZ_SECONDS=40 >_build/fuzz.out 2>&1; then
         grep -v -E '^#[0-9]+ +(NEW|REDUCE|pulse)' _build/fuzz.out | tail -n 60
         echo "FAIL: make fuzz (failing inputs: _build/fuzz/fuzz-failure-*)" >&2
         exit 1
     fi
-    grep -E '^(corpus_from_vectors:|Done |stat::(average_exec_per_sec|new_units_added))' \
+    grep -E '^(fuzz_|corpus_from_vectors:|Done |stat::(average_exec_per_sec|new_units_added))' \
         _build/fuzz.out | sed 's|^|[fuzz] |'
 
     echo "== nettle SHA-256 backend, make check"

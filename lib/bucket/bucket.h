@@ -37,6 +37,11 @@ int bdbi_bucket_writer_put_as(bdb_bucket_writer *w, int32_t type, const uint8_t 
  * returns the length. */
 size_t bdbi_bucket_meta_record(int hot, uint32_t protocol, uint8_t out[16]);
 
+/* A reader over bucket bytes in memory (`label` names them in errors);
+ * the buffer must outlive the reader. */
+int bdbi_bucket_reader_open_mem(bdb_env *env, const char *label, const void *data, size_t len,
+                                int hot, int flags, bdb_bucket_reader **out);
+
 /* An in-memory bucket (level 0 keeps its buckets in memory): records in
  * strictly increasing key order with their sort keys, and its protocol. */
 typedef struct bdbi_mem_record {

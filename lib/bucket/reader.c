@@ -17,6 +17,7 @@ struct bdb_bucket_reader {
     char *path;
     int hot, flags;
     bdbi_map map;
+    int owns_map; /* 0 for readers over a caller's buffer */
     size_t pos;
     uint32_t protocol;
     /* sort keys of the current and the previous entry, swapped each step */
@@ -34,7 +35,7 @@ struct bdb_bucket_reader {
 static void reader_free(bdb_bucket_reader *r)
 {
     bdb_env *env = r->env;
-    bdbi_munmap(&r->map);
+    if (r->owns_map) bdbi_munmap(&r->map);
     for (int i = 0; i < 2; i++) bdbi_free(env, BDB_MEM_BUCKET, r->sk[i], r->sk_cap[i]);
     bdbi_strfree(env, BDB_MEM_BUCKET, r->path);
     bdbi_free(env, BDB_MEM_BUCKET, r, sizeof *r);
@@ -88,7 +89,30 @@ BDB_API int bdb_bucket_reader_open(bdb_env *env, const char *path, int hot, int 
     r->cur = -1;
     r->path = bdbi_strdup(env, BDB_MEM_BUCKET, path);
     int rc = r->path ? bdbi_mmap_file(env, path, BDBI_ADV_SEQUENTIAL, &r->map) : BDB_ENOMEM;
+    r->owns_map = 1;
     if (!rc) rc = read_meta(r);
+    if (rc) {
+        reader_free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+int bdbi_bucket_reader_open_mem(bdb_env *env, const char *label, const void *data, size_t len,
+                                int hot, int flags, bdb_bucket_reader **out)
+{
+    *out = NULL;
+    bdb_bucket_reader *r = bdbi_calloc(env, BDB_MEM_BUCKET, 1, sizeof *r);
+    if (!r) return BDB_ENOMEM;
+    r->env = env;
+    r->hot = hot ? 1 : 0;
+    r->flags = flags;
+    r->cur = -1;
+    r->map.data = len ? data : NULL;
+    r->map.len = len;
+    r->path = bdbi_strdup(env, BDB_MEM_BUCKET, label);
+    int rc = r->path ? read_meta(r) : BDB_ENOMEM;
     if (rc) {
         reader_free(r);
         return rc;
@@ -143,7 +167,7 @@ BDB_API int bdb_bucket_reader_next(bdb_bucket_reader *r, bdb_bucket_item *it)
     r->sk_len[slot] = o.len;
     r->cur = slot;
     r->pos = pos;
-    if (at - r->released >= 2 * RELEASE_CHUNK) {
+    if (r->owns_map && at - r->released >= 2 * RELEASE_CHUNK) {
         /* keep the chunk holding the current record mapped */
         size_t upto = (at / RELEASE_CHUNK - 1) * RELEASE_CHUNK;
         bdbi_map_advise(&r->map, r->released, upto - r->released, BDBI_ADV_DONTNEED);
