@@ -187,7 +187,7 @@ BDB_API void bdb_merge_options_init(bdb_merge_options *opts);
  * new INIT are BDB_EFORMAT) and newer-always-wins for hot archives. The
  * output protocol is the maximum of the inputs' (and of shadows below
  * protocol 12), or max_protocol with `level0`; above max_protocol is
- * BDB_EPROTOCOL, as are shadows at protocol 12 or later. Before protocol 12
+ * BDB_EPROTOCOL, as is a merge of protocol 12 or later given shadows. Before protocol 12
  * an entry whose key is in one of the `shadows` (bucket files of newer
  * levels) is dropped, except INIT and DEAD entries at protocol 11. The
  * counters of stellar-core's MergeCounters are added to *counters (may be

@@ -74,8 +74,7 @@ static inline int ref_cmp(const ref_rec *a, const ref_rec *b)
 
 /* Builds a record of `type` around `arm` (a LedgerEntry for LIVE, INIT
  * and ARCHIVED records, a LedgerKey for DEAD and HOT_ARCHIVE_LIVE ones). */
-static inline int ref_rec_make(int hot, int32_t type, const void *arm, size_t arm_len,
-                               ref_rec *out)
+static inline int ref_rec_make(int hot, int32_t type, const void *arm, size_t arm_len, ref_rec *out)
 {
     int is_key = hot ? type == BDB_HOT_LIVE : type == BDB_DEADENTRY;
     uint8_t *key = malloc(arm_len ? arm_len : 1);
@@ -180,9 +179,9 @@ static inline void ref_bump(bdb_merge_counters *mc, size_t offset)
 /* countOldEntryType / countNewEntryType (live buckets only) */
 static inline void ref_count_type(bdb_merge_counters *mc, int is_new, int32_t type)
 {
-    if (type == BDB_LIVEENTRY) (is_new ? mc->new_live_entries : mc->old_live_entries)++;
-    if (type == BDB_DEADENTRY) (is_new ? mc->new_dead_entries : mc->old_dead_entries)++;
-    if (type == BDB_INITENTRY) (is_new ? mc->new_init_entries : mc->old_init_entries)++;
+    if (type == BDB_LIVEENTRY) (*(is_new ? &mc->new_live_entries : &mc->old_live_entries))++;
+    if (type == BDB_DEADENTRY) (*(is_new ? &mc->new_dead_entries : &mc->old_dead_entries))++;
+    if (type == BDB_INITENTRY) (*(is_new ? &mc->new_init_entries : &mc->old_init_entries))++;
 }
 
 static inline int ref_pass_merge(int hot, uint32_t protocol, const ref_bucket *old,
