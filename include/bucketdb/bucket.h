@@ -191,7 +191,11 @@ BDB_API void bdb_merge_options_init(bdb_merge_options *opts);
  * an entry whose key is in one of the `shadows` (bucket files of newer
  * levels) is dropped, except INIT and DEAD entries at protocol 11. The
  * counters of stellar-core's MergeCounters are added to *counters (may be
- * NULL). Memory does not grow with the inputs. */
+ * NULL). Memory does not grow with the inputs. The inputs are taken to be
+ * buckets this library wrote or verified: their framing, record types, key
+ * order and key fields are checked, other entry fields are copied as they
+ * are (use bdb_bucket_reader_open without BDB_READ_TRUSTED to validate an
+ * untrusted file first). */
 BDB_API int bdb_bucket_merge(bdb_env *env, const char *dir, const char *old_path,
                              const char *new_path, const char *const *shadow_paths,
                              size_t n_shadows, const bdb_merge_options *opts, bdb_bucket_info *out,
