@@ -77,19 +77,26 @@ static int read_meta(bdb_bucket_reader *r)
     return 0;
 }
 
-BDB_API int bdb_bucket_reader_open(bdb_env *env, const char *path, int hot, int flags,
-                                   bdb_bucket_reader **out)
+static bdb_bucket_reader *reader_new(bdb_env *env, const char *label, int hot, int flags)
 {
-    *out = NULL;
     bdb_bucket_reader *r = bdbi_calloc(env, BDB_MEM_BUCKET, 1, sizeof *r);
-    if (!r) return BDB_ENOMEM;
+    if (!r) return NULL;
     r->env = env;
     r->hot = hot ? 1 : 0;
     r->flags = flags;
     r->cur = -1;
-    r->path = bdbi_strdup(env, BDB_MEM_BUCKET, path);
-    int rc = r->path ? bdbi_mmap_file(env, path, BDBI_ADV_SEQUENTIAL, &r->map) : BDB_ENOMEM;
-    r->owns_map = 1;
+    r->path = bdbi_strdup(env, BDB_MEM_BUCKET, label);
+    if (!r->path) {
+        reader_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Reads the METAENTRY of a reader whose bytes are in place (rc: how
+ * placing them went) and hands it out, or frees it. */
+static int reader_start(bdb_bucket_reader *r, int rc, bdb_bucket_reader **out)
+{
     if (!rc) rc = read_meta(r);
     if (rc) {
         reader_free(r);
@@ -99,26 +106,25 @@ BDB_API int bdb_bucket_reader_open(bdb_env *env, const char *path, int hot, int 
     return 0;
 }
 
+BDB_API int bdb_bucket_reader_open(bdb_env *env, const char *path, int hot, int flags,
+                                   bdb_bucket_reader **out)
+{
+    *out = NULL;
+    bdb_bucket_reader *r = reader_new(env, path, hot, flags);
+    if (!r) return BDB_ENOMEM;
+    r->owns_map = 1;
+    return reader_start(r, bdbi_mmap_file(env, path, BDBI_ADV_SEQUENTIAL, &r->map), out);
+}
+
 int bdbi_bucket_reader_open_mem(bdb_env *env, const char *label, const void *data, size_t len,
                                 int hot, int flags, bdb_bucket_reader **out)
 {
     *out = NULL;
-    bdb_bucket_reader *r = bdbi_calloc(env, BDB_MEM_BUCKET, 1, sizeof *r);
+    bdb_bucket_reader *r = reader_new(env, label, hot, flags);
     if (!r) return BDB_ENOMEM;
-    r->env = env;
-    r->hot = hot ? 1 : 0;
-    r->flags = flags;
-    r->cur = -1;
     r->map.data = len ? data : NULL;
     r->map.len = len;
-    r->path = bdbi_strdup(env, BDB_MEM_BUCKET, label);
-    int rc = r->path ? read_meta(r) : BDB_ENOMEM;
-    if (rc) {
-        reader_free(r);
-        return rc;
-    }
-    *out = r;
-    return 0;
+    return reader_start(r, 0, out);
 }
 
 BDB_API int bdb_bucket_reader_next(bdb_bucket_reader *r, bdb_bucket_item *it)

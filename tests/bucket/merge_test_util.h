@@ -17,6 +17,8 @@
 #include "bucketdb/bucket.h"
 #include "core/fs.h"
 #include "core/sha256.h"
+#define BDB_FIXTURE_VECTORS
+#include "fixture.h"
 #include "merge_ref.h"
 
 #define MC_FIELDS(X)                                                                               \
@@ -58,9 +60,6 @@ typedef struct pool_entry {
     size_t entry_len, key_len, sk_len;
 } pool_entry;
 
-static char dir[64];
-static bdb_env *env;
-static json_t *vectors;
 static pool_entry *pool;
 static size_t pool_n;
 /* allocations released at teardown */
@@ -124,44 +123,23 @@ static inline void load_pool(void)
 
 static inline void setup(void)
 {
-    const char *path = getenv("BDB_TEST_VECTORS");
-    json_error_t err;
-    vectors = json_load_file(path ? path : "tests/vectors/ledger.json", 0, &err);
-    cr_assert_not_null(vectors, "vectors: %s", err.text);
+    fixture_load_vectors();
     load_pool();
-    snprintf(dir, sizeof dir, "/tmp/bdb-test-merge-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    bdb_env_options o;
-    bdb_env_options_init(&o);
-    o.threads = 1;
-    cr_assert_eq(bdb_env_open(&o, &env), 0);
+    fixture_open("merge", NULL, NULL);
 }
 
-/* Removes every file of the test directory (merge outputs may share
- * their name with an input: content addressing). */
-static inline void clean_dir(void)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char p[512];
-    while (d && (e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
-        }
-    if (d) closedir(d);
-}
+/* Merge outputs may share their name with an input (content addressing),
+ * so tests clear the directory between merges. */
+#define clean_dir fixture_clean
 
 static inline void teardown(void)
 {
-    clean_dir();
-    rmdir(dir);
     for (size_t i = 0; i < arena_n; i++) free(arena[i]);
     free(arena);
     arena = NULL;
     arena_n = arena_cap = 0;
     json_decref(vectors);
-    cr_assert_eq(bdb_env_close(env), 0, "%s", bdb_errmsg());
+    fixture_close();
 }
 
 /* The i-th pool entry of LedgerEntryType `type`. */
@@ -322,24 +300,6 @@ static inline int merge(const char *old, const char *new, const char *const *sha
         *out = path;
     }
     return rc;
-}
-
-/* Files in the test directory: bucket files and temporaries. */
-static inline int count_files(int *tmp)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-    *tmp = 0;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        if (bdbi_fs_is_tmp_name(e->d_name))
-            (*tmp)++;
-        else
-            n++;
-    }
-    closedir(d);
-    return n;
 }
 
 static inline void assert_same_counters(const bdb_merge_counters *got,

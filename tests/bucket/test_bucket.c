@@ -16,43 +16,23 @@
 #include <unistd.h>
 
 #include "bucketdb/bucket.h"
+#define BDB_FIXTURE_VECTORS
+#include "fixture.h"
 #include "core/fs.h"
 #include "core/sha256.h"
 #include "xdr/record.h"
 #include "xdr/schema.h"
 
-static char dir[64];
-static bdb_env *env;
-static json_t *vectors;
-
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/bdb-test-bucket-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    bdb_env_options o;
-    bdb_env_options_init(&o);
-    o.threads = 1;
-    cr_assert_eq(bdb_env_open(&o, &env), 0);
-    const char *path = getenv("BDB_TEST_VECTORS");
-    json_error_t err;
-    vectors = json_load_file(path ? path : "tests/vectors/ledger.json", 0, &err);
-    cr_assert_not_null(vectors, "vectors: %s", err.text);
+    fixture_load_vectors();
+    fixture_open("bucket", NULL, NULL);
 }
 
 static void teardown(void)
 {
     json_decref(vectors);
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char p[512];
-    while (d && (e = readdir(d)))
-        if (e->d_name[0] != '.' || e->d_name[1] == 't') {
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
-        }
-    if (d) closedir(d);
-    rmdir(dir);
-    cr_assert_eq(bdb_env_close(env), 0, "%s", bdb_errmsg());
+    fixture_close();
 }
 
 TestSuite(bucket, .init = setup, .fini = teardown);
@@ -72,24 +52,6 @@ static size_t unhex(const char *s, uint8_t *out, size_t cap)
 static void hex(const uint8_t *h, char out[65])
 {
     for (int i = 0; i < 32; i++) sprintf(out + 2 * i, "%02x", h[i]);
-}
-
-/* files in the test directory: bucket files and leftover temporaries */
-static int count_files(int *tmp)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-    *tmp = 0;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        if (bdbi_fs_is_tmp_name(e->d_name))
-            (*tmp)++;
-        else
-            n++;
-    }
-    closedir(d);
-    return n;
 }
 
 static void read_file(const char *name, uint8_t **buf, size_t *len)

@@ -14,40 +14,22 @@
 
 #include "../core/fault.h"
 #include "bucketdb/bucket.h"
+#include "fixture.h"
 #include "core/fs.h"
 #include "xdr/record.h"
 #include "xdr/schema.h"
 
-static char dir[64];
-static bdb_env *env;
 static fault_plan plan;
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/bdb-test-hostile-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
     fault_plan_init(&plan);
-    bdb_env_options o;
-    bdb_env_options_init(&o);
-    o.threads = 1;
-    o.fault_hook = fault_hook;
-    o.fault_ctx = &plan;
-    cr_assert_eq(bdb_env_open(&o, &env), 0);
+    fixture_open("hostile", fault_hook, &plan);
 }
 
 static void teardown(void)
 {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char p[512];
-    while (d && (e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
-        }
-    if (d) closedir(d);
-    rmdir(dir);
-    cr_assert_eq(bdb_env_close(env), 0, "%s", bdb_errmsg());
+    fixture_close();
 }
 
 TestSuite(hostile, .init = setup, .fini = teardown);

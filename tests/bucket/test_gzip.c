@@ -12,12 +12,11 @@
 
 #include "../core/fault.h"
 #include "bucketdb/bucket.h"
+#include "fixture.h"
 #include "core/fs.h"
 #include "core/sha256.h"
 #include "xdr/schema.h"
 
-static char dir[64];
-static bdb_env *env;
 static fault_plan plan;
 static bdb_bucket_info bucket; /* a fresh bucket with a few thousand entries */
 static char bucket_path[256];
@@ -44,24 +43,14 @@ static void make_bucket(void)
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/bdb-test-gzip-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
     fault_plan_init(&plan);
-    bdb_env_options o;
-    bdb_env_options_init(&o);
-    o.threads = 1;
-    o.fault_hook = fault_hook;
-    o.fault_ctx = &plan;
-    cr_assert_eq(bdb_env_open(&o, &env), 0);
+    fixture_open("gzip", fault_hook, &plan);
     make_bucket();
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-    cr_assert_eq(bdb_env_close(env), 0, "%s", bdb_errmsg());
+    fixture_close();
 }
 
 TestSuite(gzip, .init = setup, .fini = teardown);

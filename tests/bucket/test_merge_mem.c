@@ -9,27 +9,17 @@
 
 #include "bucket/bucket.h"
 #include "bucketdb/bucket.h"
+#include "fixture.h"
 #include "xdr/schema.h"
-
-static char dir[64];
-static bdb_env *env;
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/bdb-test-mmerge-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    bdb_env_options o;
-    bdb_env_options_init(&o);
-    o.threads = 1;
-    cr_assert_eq(bdb_env_open(&o, &env), 0);
+    fixture_open("mmerge", NULL, NULL);
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-    cr_assert_eq(bdb_env_close(env), 0, "%s", bdb_errmsg());
+    fixture_close();
 }
 
 TestSuite(merge_mem, .init = setup, .fini = teardown);
