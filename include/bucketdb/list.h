@@ -51,6 +51,30 @@ BDB_API uint32_t bdb_level_size_of_snap(uint32_t ledger, uint32_t level);
 BDB_API uint32_t bdb_level_oldest_in_curr(uint32_t ledger, uint32_t level);
 BDB_API uint32_t bdb_level_oldest_in_snap(uint32_t ledger, uint32_t level);
 
+/* ------------------------------------------------------------------ */
+/* Consensus hashes (spec §5.3)                                       */
+/* ------------------------------------------------------------------ */
+
+/* SHA-256(curr ‖ snap) of one level; the empty bucket's hash is 32 zero
+ * bytes. Returns 0 or BDB_ENOMEM. */
+BDB_API int bdb_level_hash(const uint8_t curr[32], const uint8_t snap[32], uint8_t out[32]);
+
+/* SHA-256 of the 11 level hashes in order: the hash of a live or hot-archive
+ * BucketList, from its buckets' hashes. */
+BDB_API int bdb_list_hash(const uint8_t curr[BDB_LIST_LEVELS][32],
+                          const uint8_t snap[BDB_LIST_LEVELS][32], uint8_t out[32]);
+
+/* LedgerHeader.bucketListHash for a ledger whose (post-upgrade) protocol is
+ * `protocol`: the live list's hash below 23, SHA-256(live ‖ hot) from 23. */
+BDB_API int bdb_header_bucket_list_hash(uint32_t protocol, const uint8_t live[32],
+                                        const uint8_t hot[32], uint8_t out[32]);
+
+/* Updates the header's skip list (4 hashes, kept by the caller from
+ * ledger to ledger) for ledger `ledger` whose bucketListHash is `hash`,
+ * as stellar-core's calculateSkipValues (steps of 50, 5000, 50000 and
+ * 500000 ledgers). */
+BDB_API void bdb_skip_list_update(uint32_t ledger, const uint8_t hash[32], uint8_t skip[4][32]);
+
 #ifdef __cplusplus
 }
 #endif
