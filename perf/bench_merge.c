@@ -26,13 +26,16 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static long peak_rss_kib(void)
+/* A "<field>: N kB" value of /proc/self/status (VmRSS, VmHWM). */
+static long status_kib(const char *field)
 {
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];
     long v = -1;
+    size_t n = strlen(field);
     while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %ld kB", &v) == 1) break;
+        if (!strncmp(line, field, n) && line[n] == ':' && sscanf(line + n + 1, "%ld", &v) == 1)
+            break;
     if (f) fclose(f);
     return v;
 }
@@ -45,17 +48,6 @@ static void reset_peak_rss(void)
         fputs("5", f);
         fclose(f);
     }
-}
-
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long v = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &v) == 1) break;
-    if (f) fclose(f);
-    return v;
 }
 
 static uint64_t mix64(uint64_t x)
@@ -217,12 +209,12 @@ int main(void)
     mo.fsync = 0;
     bdb_merge_counters mc;
     memset(&mc, 0, sizeof mc);
-    long rss0 = rss_kib();
+    long rss0 = status_kib("VmRSS");
     reset_peak_rss();
     t0 = now_s();
     int rc = bdb_bucket_merge(env, dir, pa, pb, NULL, 0, &mo, &out, &mc);
     double t_merge = now_s() - t0;
-    long peak = peak_rss_kib();
+    long peak = status_kib("VmHWM");
     if (rc) {
         fprintf(stderr, "bench: merge: %s\n", bdb_errmsg());
         return 1;

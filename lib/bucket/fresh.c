@@ -65,7 +65,7 @@ static int write_sorted(fresh *f, const char *dir, int hot, uint32_t protocol, i
             size_t klen = 0;
             char js[1024];
             size_t jl;
-            if (b->type == (hot ? BDB_HOT_LIVE : BDB_DEADENTRY))
+            if (bdbi_record_is_key(hot, b->type))
                 memcpy(key, b->data, klen = b->len < sizeof key ? b->len : 0);
             else
                 (void)bdb_ledger_entry_key(b->data, b->len, key, sizeof key, &klen);

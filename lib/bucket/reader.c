@@ -163,10 +163,9 @@ BDB_API int bdb_bucket_reader_next(bdb_bucket_reader *r, bdb_bucket_item *it)
         r->sk_cap[slot] = need;
     }
     bdbi_sk_out o = {r->sk[slot], 0, r->sk_cap[slot]};
-    int is_key = r->hot ? rec.type == BDB_HOT_LIVE : rec.type == BDB_DEADENTRY;
-    rc = is_key ? bdbi_sort_key(rec.body, rec.body_len, r->path, off + 4, &o)
-                : bdbi_entry_sort_key(rec.body, rec.body_len, r->path, off + 4, &o);
-    if (rc) return rc;
+    int is_key = bdbi_record_is_key(r->hot, rec.type);
+    if ((rc = bdbi_record_sort_key(r->hot, rec.type, rec.body, rec.body_len, r->path, off + 4, &o)))
+        return rc;
     if (r->cur >= 0 && bdbi_sk_cmp(o.p, o.len, r->sk[r->cur], r->sk_len[r->cur]) <= 0)
         return bdbi_err_at(BDB_EFORMAT, r->path, (int64_t)at,
                            "key not strictly greater than the previous record's key");

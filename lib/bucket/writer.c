@@ -190,7 +190,7 @@ int bdbi_bucket_writer_put_as(bdb_bucket_writer *w, int32_t type, const uint8_t 
     int rc = bdbi_bucket_check_legal(w->opts.hot, w->opts.protocol, type, rec, len, BDB_EPROTOCOL,
                                      "bucket writer", -1);
     if (rc) return w->failed = 1, rc;
-    if (!w->opts.keep_tombstones && type == (w->opts.hot ? BDB_HOT_LIVE : BDB_DEADENTRY)) {
+    if (!w->opts.keep_tombstones && bdbi_record_is_key(w->opts.hot, type)) {
         w->counters.output_iterator_tombstone_elisions++;
         return 0;
     }
@@ -233,9 +233,7 @@ BDB_API int bdb_bucket_writer_put(bdb_bucket_writer *w, const void *record, size
     uint8_t *sk = cap <= sizeof small ? small : bdbi_malloc(w->env, BDB_MEM_BUCKET, cap);
     if (!sk) return BDB_ENOMEM;
     bdbi_sk_out o = {sk, 0, cap};
-    int is_key = w->opts.hot ? r.type == BDB_HOT_LIVE : r.type == BDB_DEADENTRY;
-    rc = is_key ? bdbi_sort_key(r.body, r.body_len, "record", 4, &o)
-                : bdbi_entry_sort_key(r.body, r.body_len, "record", 4, &o);
+    rc = bdbi_record_sort_key(w->opts.hot, r.type, r.body, r.body_len, "record", 4, &o);
     n = o.len;
     if (!rc) rc = bdbi_bucket_writer_put_as(w, r.type, record, len, sk, n);
     if (sk != small) bdbi_free(w->env, BDB_MEM_BUCKET, sk, cap);

@@ -332,15 +332,21 @@ int bdbi_record_parse(const uint8_t *p, size_t len, int hot, const char *label, 
     out->body_len = len - 4;
     out->entry_type = -1;
     out->list_type = -1;
-    int is_key = hot ? out->type == BDB_HOT_LIVE : out->type == BDB_DEADENTRY;
     if (out->type == BDB_METAENTRY) {
         out->ledger_version = bdbi_be32(out->body);
         if (bdbi_be32(out->body + 4) == 1) out->list_type = (int32_t)bdbi_be32(out->body + 8);
-    } else if (is_key) {
+    } else if (bdbi_record_is_key(hot, out->type)) {
         out->entry_type = (int32_t)bdbi_be32(out->body);
     } else {
         out->last_modified = bdbi_be32(out->body);
         out->entry_type = (int32_t)bdbi_be32(out->body + 4);
     }
     return 0;
+}
+
+int bdbi_record_sort_key(int hot, int32_t type, const uint8_t *body, size_t len, const char *label,
+                         int64_t base, bdbi_sk_out *sk)
+{
+    return bdbi_record_is_key(hot, type) ? bdbi_sort_key(body, len, label, base, sk)
+                                         : bdbi_entry_sort_key(body, len, label, base, sk);
 }

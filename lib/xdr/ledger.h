@@ -38,6 +38,19 @@ int bdbi_sort_key(const uint8_t *key, size_t len, const char *label, int64_t bas
 int bdbi_entry_sort_key(const uint8_t *e, size_t len, const char *label, int64_t base,
                         bdbi_sk_out *sk);
 
+/* Whether a record of type `type` carries a LedgerKey (DEADENTRY, or
+ * HOT_ARCHIVE_LIVE in hot archives: the tombstones) rather than a
+ * LedgerEntry. */
+static inline int bdbi_record_is_key(int hot, int32_t type)
+{
+    return type == (hot ? BDB_HOT_LIVE : BDB_DEADENTRY);
+}
+
+/* Appends the sort key of a record's arm `body` (a LedgerKey or a
+ * LedgerEntry, as bdbi_record_is_key says for `type`) to sk. */
+int bdbi_record_sort_key(int hot, int32_t type, const uint8_t *body, size_t len, const char *label,
+                         int64_t base, bdbi_sk_out *sk);
+
 /* bdb_record_parse() with a label and base offset for errors. */
 int bdbi_record_parse(const uint8_t *p, size_t len, int hot, const char *label, int64_t base,
                       bdb_record *out);
