@@ -32,10 +32,6 @@ int bdbi_bucket_check_legal(int hot, uint32_t protocol, int32_t type, const uint
 int bdbi_bucket_writer_put_as(bdb_bucket_writer *w, int32_t type, const uint8_t *rec, size_t len,
                               const uint8_t *sk, size_t sk_len);
 
-/* The METAENTRY record body of a bucket: ledgerVersion and ext (v1 with the
- * list type from protocol 23, else v0). Writes 12 or 16 bytes into out and
- * returns the length. */
-size_t bdbi_bucket_meta_record(int hot, uint32_t protocol, uint8_t out[16]);
 
 /* A reader over bucket bytes in memory (`label` names them in errors);
  * the buffer must outlive the reader. */

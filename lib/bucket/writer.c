@@ -52,7 +52,9 @@ BDB_API void bdb_bucket_writer_options_init(bdb_bucket_writer_options *opts)
     opts->fsync = 1;
 }
 
-size_t bdbi_bucket_meta_record(int hot, uint32_t protocol, uint8_t out[16])
+/* The METAENTRY record body of a bucket: ledgerVersion and ext (v1 with the
+ * list type from protocol 23, else v0); returns its length, 12 or 16. */
+static size_t meta_record(int hot, uint32_t protocol, uint8_t out[16])
 {
     bdbi_put_be32(out, (uint32_t)BDB_METAENTRY);
     bdbi_put_be32(out + 4, protocol);
@@ -122,7 +124,7 @@ BDB_API int bdb_bucket_writer_open(bdb_env *env, const char *dir,
     if (opts->protocol >= BDB_PROTOCOL_INIT_META) {
         /* the METAENTRY goes through the buffer like any record */
         uint8_t meta[16];
-        size_t n = bdbi_bucket_meta_record(opts->hot, opts->protocol, meta);
+        size_t n = meta_record(opts->hot, opts->protocol, meta);
         if ((rc = reserve(env, &w->buf, &w->buf_cap, n))) {
             bdb_bucket_writer_abort(w);
             return rc;

@@ -83,7 +83,7 @@ int bdbi_err_at(int code, const char *path, int64_t offset, const char *fmt, ...
     return code;
 }
 
-int bdbi_errno_code(int sys_errno)
+static int errno_code(int sys_errno)
 {
     switch (sys_errno) {
     case ENOSPC:
@@ -102,7 +102,7 @@ int bdbi_errno_code(int sys_errno)
 
 int bdbi_err_sys(int sys_errno, const char *path, const char *fmt, ...)
 {
-    int code = bdbi_errno_code(sys_errno);
+    int code = errno_code(sys_errno);
     va_list ap;
     va_start(ap, fmt);
     record(code, sys_errno, path, -1, fmt, ap);

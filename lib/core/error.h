@@ -24,7 +24,4 @@ int bdbi_err_at(int code, const char *path, int64_t offset, const char *fmt, ...
  * ENOENT -> BDB_ENOTFOUND, anything else -> BDB_EIO) and returns it. */
 int bdbi_err_sys(int sys_errno, const char *path, const char *fmt, ...) BDBI_PRINTF(3, 4);
 
-/* The code bdbi_err_sys() maps `sys_errno` to. */
-int bdbi_errno_code(int sys_errno);
-
 #endif
