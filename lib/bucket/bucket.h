@@ -32,7 +32,6 @@ int bdbi_bucket_check_legal(int hot, uint32_t protocol, int32_t type, const uint
 int bdbi_bucket_writer_put_as(bdb_bucket_writer *w, int32_t type, const uint8_t *rec, size_t len,
                               const uint8_t *sk, size_t sk_len);
 
-
 /* A reader over bucket bytes in memory (`label` names them in errors);
  * the buffer must outlive the reader. */
 int bdbi_bucket_reader_open_mem(bdb_env *env, const char *label, const void *data, size_t len,
