@@ -6,17 +6,22 @@
 
 #include "bucketdb/bucketdb.h"
 #include "demo.h"
+#include "replay.h"
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: bucketdb <command> [options]\n"
-                 "\n"
-                 "commands:\n"
-                 "  demo [--dir DIR] [--files N] [--mib M] [--threads T] [--keep]\n"
-                 "        exercise the core runtime (pool, atomic files, mmap, locks,\n"
-                 "        fault injection, RCU) and print what it did and the statistics\n"
-                 "  version   print the library version\n"
-                 "  help      print this text\n");
+    fprintf(out,
+            "usage: bucketdb <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  demo [--dir DIR] [--files N] [--mib M] [--threads T] [--keep]\n"
+            "        exercise the core runtime (pool, atomic files, mmap, locks,\n"
+            "        fault injection, RCU) and print what it did and the statistics\n"
+            "  replay [--dir DIR] [--shards N] [--boundary-seed S] [--levels] [--no-fsync] [FILE]\n"
+            "        apply ledger batches (JSON Lines) to a BucketList store and print\n"
+            "        each ledger's bucketListHash\n"
+            "  version   print the library version\n"
+            "  help      print this text\n");
 }
 
 int main(int argc, char **argv)
@@ -27,6 +32,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "demo")) return demo_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "replay")) return replay_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "version")) {
         printf("bucketdb %s\n", bdb_version());
         return 0;

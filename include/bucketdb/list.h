@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "bucketdb/bucket.h"
 #include "bucketdb/bucketdb.h"
 
 #ifdef __cplusplus
@@ -74,6 +75,136 @@ BDB_API int bdb_header_bucket_list_hash(uint32_t protocol, const uint8_t live[32
  * as stellar-core's calculateSkipValues (steps of 50, 5000, 50000 and
  * 500000 ledgers). */
 BDB_API void bdb_skip_list_update(uint32_t ledger, const uint8_t hash[32], uint8_t skip[4][32]);
+
+/* ------------------------------------------------------------------ */
+/* The store                                                          */
+/* ------------------------------------------------------------------ */
+
+/* The newest protocol whose ledger entries this library knows (stellar-core
+ * CURRENT_LEDGER_PROTOCOL_VERSION at the pinned XDR). */
+#define BDB_PROTOCOL_MAX 28
+/* First protocol with the hot archive list. */
+#define BDB_PROTOCOL_HOT_ARCHIVE 23
+#define BDB_LIST_MAX_SHARDS      256
+
+/* A BucketList store: the live list and the hot archive list of one
+ * ledger chain, in one directory. One thread at a time may change it
+ * (add_batch, close); any number of threads may read its views. */
+typedef struct bdb_list bdb_list;
+
+typedef struct bdb_list_options {
+    /* Shards of a new store (1..BDB_LIST_MAX_SHARDS, default 1). An
+     * existing store keeps the shards it was created with; a different
+     * non-zero value is BDB_EINVAL. 0 = as stored, or 1 for a new store. */
+    uint32_t shards;
+    /* Optional shard boundaries of a new store: shards-1 sort keys
+     * (bdb_sort_key), strictly increasing; shard k holds the keys in
+     * [boundaries[k-1], boundaries[k]). NULL = boundaries spread over the
+     * key space (even splits of the account-ID bytes within the main
+     * entry types). Ignored when the store exists. */
+    const bdb_bytes *boundaries;
+    /* The highest protocol accepted (default and maximum BDB_PROTOCOL_MAX). */
+    uint32_t max_protocol;
+    /* fsync files and directories (default 1; 0 only for tests and scratch
+     * stores: a crash may then lose or tear committed ledgers). */
+    int fsync;
+    /* Create the store if `dir` holds none (default 1). */
+    int create;
+    /* A merge whose inputs total at least this many bytes writes one file
+     * per shard piece and runs one pool task per piece; smaller merges
+     * (and every level-0 merge) write one file (default 16 MiB). */
+    uint64_t split_bytes;
+    /* Read-side options (the index issue): BUCKETLIST_DB_INDEX_CUTOFF in MB
+     * (default 20), BUCKETLIST_DB_INDEX_PAGE_SIZE_EXPONENT (default 14),
+     * BUCKETLIST_DB_PERSIST_INDEX (default 1), BUCKETLIST_DB_MEMORY_FOR_CACHING
+     * in MB (default 0). */
+    uint32_t index_cutoff_mb;
+    uint32_t index_page_size_exponent;
+    int persist_index;
+    uint32_t cache_mb;
+} bdb_list_options;
+
+/* Fills *opts with the defaults documented on each field. */
+BDB_API void bdb_list_options_init(bdb_list_options *opts);
+
+/* Opens the store in directory `dir` (created if needed, with
+ * opts->create), locking it against other handles and processes
+ * (BDB_ELOCKED naming the holder's pid). An existing store comes back at
+ * its last committed ledger with the same hashes; merges that were
+ * pending are restarted or reattached; temporary files and files no
+ * manifest references are removed. A file the manifest references that is
+ * missing, of the wrong size or (when read) of the wrong content is
+ * BDB_ECORRUPT naming the file. Registers the store with `env`. */
+BDB_API int bdb_list_open(bdb_env *env, const char *dir, const bdb_list_options *opts,
+                          bdb_list **out);
+
+/* Stops the store's merges (they restart at the next open), waits for
+ * its tasks, unlocks the directory and frees the handle. Views acquired
+ * from it must be released first (BDB_EBUSY otherwise, nothing closed).
+ * NULL is a no-op. */
+BDB_API int bdb_list_close(bdb_list *l);
+
+/* Stages the hot-archive batch of ledger `ledger` (stellar-core's
+ * addHotArchiveBatch): `archived` entries (persistent CONTRACT_DATA or
+ * CONTRACT_CODE) and `restored` keys. It is applied by the next
+ * bdb_list_add_batch for the same ledger, which must follow; a second
+ * hot batch for the ledger replaces the first. Requires protocol >= 23
+ * (the ledger's starting protocol). Invalid input is refused here and
+ * changes nothing. */
+BDB_API int bdb_list_add_hot_batch(bdb_list *l, uint32_t ledger, uint32_t protocol,
+                                   const bdb_bytes *archived, size_t n_archived,
+                                   const bdb_bytes *restored, size_t n_restored);
+
+/* Closes ledger `ledger` (stellar-core's addBatch, spec §5.4): `init`
+ * (created entries), `live` (updated entries) and `dead` (deleted keys),
+ * as XDR LedgerEntry / LedgerKey, plus the staged hot batch if any.
+ * `ledger` must be the last ledger + 1 (any >= 1 for an empty store);
+ * `protocol` (the ledger's protocol after upgrades) must not decrease and
+ * must be <= max_protocol. Every entry is validated; a key present twice
+ * is BDB_EINVAL naming the key. A refused batch changes nothing. The
+ * level-0 merge runs on the calling thread; merges of spilling levels are
+ * started on the pool; a merge due at this ledger is waited for. On
+ * return the ledger is durable (one manifest) and published as the
+ * current view. After an I/O failure while committing, the store refuses
+ * further batches (BDB_EIO) until reopened. */
+BDB_API int bdb_list_add_batch(bdb_list *l, uint32_t ledger, uint32_t protocol,
+                               const bdb_bytes *init, size_t n_init, const bdb_bytes *live,
+                               size_t n_live, const bdb_bytes *dead, size_t n_dead);
+
+/* The hashes of one ledger's state. */
+typedef struct bdb_list_state {
+    uint32_t ledger;   /* 0: no ledger yet */
+    uint32_t protocol; /* the ledger's protocol */
+    uint8_t live_curr[BDB_LIST_LEVELS][32], live_snap[BDB_LIST_LEVELS][32];
+    uint8_t hot_curr[BDB_LIST_LEVELS][32], hot_snap[BDB_LIST_LEVELS][32];
+    uint8_t live_hash[32];   /* the live list's hash */
+    uint8_t hot_hash[32];    /* the hot archive list's hash */
+    uint8_t header_hash[32]; /* LedgerHeader.bucketListHash */
+} bdb_list_state;
+
+/* A published, immutable state of the store (one ledger). Readers get
+ * one without locks; its buckets' files stay until it is released. */
+typedef struct bdb_list_view bdb_list_view;
+
+/* The current view, with a reference the caller releases. Lock-free.
+ * NULL only if the store has no ledger yet. */
+BDB_API bdb_list_view *bdb_list_view_acquire(bdb_list *l);
+/* Drops a reference (NULL is a no-op). */
+BDB_API void bdb_list_view_release(bdb_list_view *v);
+/* Fills *out with the view's ledger, protocol and hashes. */
+BDB_API void bdb_list_view_state(const bdb_list_view *v, bdb_list_state *out);
+
+/* The current state's hashes (ledger 0 and empty-list hashes when the
+ * store has no ledger yet). */
+BDB_API int bdb_list_state_get(bdb_list *l, bdb_list_state *out);
+
+/* Adds the merge counters of the live (hot = 0) or hot archive list since
+ * open to *out, with stellar-core's MergeCounters meaning. */
+BDB_API int bdb_list_merge_counters(bdb_list *l, int hot, bdb_merge_counters *out);
+
+/* Waits until every pending merge has finished (their outputs are kept
+ * until their levels commit them). For tests and orderly shutdowns. */
+BDB_API int bdb_list_wait_merges(bdb_list *l);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,7 @@
 #ifndef BDB_BUCKET_BUCKET_H
 #define BDB_BUCKET_BUCKET_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -32,6 +33,43 @@ int bdbi_bucket_check_legal(int hot, uint32_t protocol, int32_t type, const uint
 int bdbi_bucket_writer_put_as(bdb_bucket_writer *w, int32_t type, const uint8_t *rec, size_t len,
                               const uint8_t *sk, size_t sk_len);
 
+/* Internal writer extensions, for stores that keep a bucket as pieces. */
+typedef struct bdbi_writer_ext {
+    /* sort keys, strictly increasing: the writer notes where the range of
+     * keys >= bounds[k] (and < bounds[k+1]) starts in the file */
+    const bdb_bytes *bounds;
+    size_t n_bounds;
+    int no_meta;    /* no METAENTRY, although the protocol has one (later pieces) */
+    int hold;       /* finish leaves the file uncommitted and hands it over */
+    int no_dirsync; /* commit without fsyncing the directory (the caller does) */
+} bdbi_writer_ext;
+
+typedef struct bdbi_writer_result {
+    /* starts[0]: end of the METAENTRY (0 without one); starts[k]: first
+     * byte of range k (k = 1..n_bounds); starts[n_bounds + 1]: file size.
+     * Caller-provided, n_bounds + 2 entries. */
+    uint64_t *starts;
+    uint64_t meta_bytes;
+    uint64_t xxh;           /* XXH3-64 of the file's bytes */
+    struct bdbi_file *file; /* hold: the written, flushed, uncommitted file */
+} bdbi_writer_result;
+
+int bdbi_bucket_writer_open_ext(bdb_env *env, const char *dir,
+                                const bdb_bucket_writer_options *opts, const bdbi_writer_ext *ext,
+                                bdb_bucket_writer **out);
+
+/* bdb_bucket_writer_finish, filling *res (may be NULL). With `hold` and
+ * records written, res->file holds the flushed temporary file for the
+ * caller to bdbi_file_set_path + bdbi_file_commit (or abort); no name is
+ * set in out. Without records the result is the empty bucket, as usual. */
+int bdbi_bucket_writer_finish_ext(bdb_bucket_writer *w, bdb_bucket_info *out,
+                                  bdbi_writer_result *res);
+
+/* A reader over bytes [begin, end) of the file `path` that hold entries
+ * only (a piece: no METAENTRY) of a bucket of protocol `protocol`. */
+int bdbi_bucket_reader_open_range(bdb_env *env, const char *path, uint64_t begin, uint64_t end,
+                                  int hot, uint32_t protocol, int flags, bdb_bucket_reader **out);
+
 /* A reader over bucket bytes in memory (`label` names them in errors);
  * the buffer must outlive the reader. */
 int bdbi_bucket_reader_open_mem(bdb_env *env, const char *label, const void *data, size_t len,
@@ -52,11 +90,52 @@ typedef struct bdbi_mem_bucket {
     const bdbi_mem_record *records;
 } bdbi_mem_bucket;
 
+/* A fresh bucket kept in memory (level 0 merges it without a file):
+ * stellar-core's LiveBucket::fresh (a = init, b = live, c = dead) or
+ * HotArchiveBucket::fresh (hot: a = archived, b = restored, c unused),
+ * validated, sorted, duplicate keys refused (BDB_EINVAL naming the key),
+ * records owned by the object. */
+typedef struct bdbi_fresh_mem bdbi_fresh_mem;
+int bdbi_bucket_fresh_mem(bdb_env *env, int hot, uint32_t protocol, const bdb_bytes *a, size_t n_a,
+                          const bdb_bytes *b, size_t n_b, const bdb_bytes *c, size_t n_c,
+                          bdbi_fresh_mem **out);
+const bdbi_mem_bucket *bdbi_fresh_mem_bucket(const bdbi_fresh_mem *m);
+void bdbi_fresh_mem_free(bdb_env *env, bdbi_fresh_mem *m);
+
 /* stellar-core's mergeInMemory: bdb_bucket_merge over in-memory inputs
  * (no shadows), through the same merge loop, so the output file is
  * byte-identical to merging the same buckets from files. */
 int bdbi_bucket_merge_mem(bdb_env *env, const char *dir, const bdbi_mem_bucket *old_b,
                           const bdbi_mem_bucket *new_b, const bdb_merge_options *opts,
                           bdb_bucket_info *out, bdb_merge_counters *counters);
+
+/* One input of bdbi_merge_into: bytes [begin, end) of the file `path`
+ * holding entries of a bucket of protocol `protocol` (no METAENTRY), or
+ * an in-memory bucket (`mem`), or the empty bucket (neither, or an empty
+ * range). */
+typedef struct bdbi_merge_src {
+    const char *path;
+    uint64_t begin, end;
+    uint32_t protocol;
+    const bdbi_mem_bucket *mem;
+} bdbi_merge_src;
+
+/* The protocol of a merge's output (spec §4.1, with the level-0 rule of
+ * opts->level0), or BDB_EPROTOCOL (above max_protocol, shadows at >= 12). */
+int bdbi_merge_protocol(const bdb_merge_options *opts, uint32_t old_v, uint32_t new_v,
+                        const uint32_t *shadow_v, size_t n_shadows, uint32_t *protocol);
+
+/* Counts a merge of output protocol `protocol` in the pre/post INIT and
+ * shadow-removal counters (live merges only), once per bucket merged. */
+void bdbi_merge_count_protocol(int hot, uint32_t protocol, bdb_merge_counters *mc);
+
+/* The merge loop over the given inputs into the open writer `w` (opened
+ * with the merge's protocol and tombstone rule), adding to *mc everything
+ * but the output-iterator and protocol counters. A store merges one shard
+ * piece per call. A non-NULL `stop` that turns true makes the merge
+ * return BDB_ECANCELED within 1000 steps. */
+int bdbi_merge_into(bdb_env *env, const bdbi_merge_src *old_src, const bdbi_merge_src *new_src,
+                    const bdbi_merge_src *shadow_src, size_t n_shadows, int hot, uint32_t protocol,
+                    bdb_bucket_writer *w, bdb_merge_counters *mc, const _Atomic int *stop);
 
 #endif

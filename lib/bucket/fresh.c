@@ -53,9 +53,8 @@ static int add(fresh *f, const bdb_bytes *in, size_t n, int is_key, int32_t type
     return 0;
 }
 
-/* Sorts, refuses duplicate keys, writes. */
-static int write_sorted(fresh *f, const char *dir, int hot, uint32_t protocol, int fsync,
-                        bdb_bucket_info *out)
+/* Sorts and refuses duplicate keys. */
+static int sort_check(fresh *f, int hot)
 {
     qsort_r(f->items, f->n, sizeof *f->items, cmp_items, f->arena);
     for (size_t i = 1; i < f->n; i++) {
@@ -74,13 +73,22 @@ static int write_sorted(fresh *f, const char *dir, int hot, uint32_t protocol, i
             return bdbi_err(BDB_EINVAL, "key %s is given twice to a fresh bucket", js);
         }
     }
+    return 0;
+}
+
+/* Sorts, refuses duplicate keys, writes. */
+static int write_sorted(fresh *f, const char *dir, int hot, uint32_t protocol, int fsync,
+                        bdb_bucket_info *out)
+{
+    int rc = sort_check(f, hot);
+    if (rc) return rc;
     bdb_bucket_writer_options o;
     bdb_bucket_writer_options_init(&o);
     o.hot = hot;
     o.protocol = protocol;
     o.fsync = fsync;
     bdb_bucket_writer *w;
-    int rc = bdb_bucket_writer_open(f->env, dir, &o, &w);
+    rc = bdb_bucket_writer_open(f->env, dir, &o, &w);
     if (rc) return rc;
     uint8_t *rec = NULL;
     size_t rec_cap = 0;
@@ -168,4 +176,82 @@ BDB_API int bdb_bucket_fresh_hot(bdb_env *env, const char *dir, uint32_t protoco
     if (!rc) rc = write_sorted(&f, dir, 1, protocol, fsync, out);
     fresh_fini(&f);
     return rc;
+}
+
+struct bdbi_fresh_mem {
+    bdbi_mem_bucket b;
+    bdbi_mem_record *recs;
+    size_t n_recs;
+    uint8_t *data; /* records (type + body) and sort keys */
+    size_t data_len;
+};
+
+void bdbi_fresh_mem_free(bdb_env *env, bdbi_fresh_mem *m)
+{
+    if (!m) return;
+    bdbi_free(env, BDB_MEM_BUCKET, m->recs, (m->n_recs ? m->n_recs : 1) * sizeof *m->recs);
+    bdbi_free(env, BDB_MEM_BUCKET, m->data, m->data_len ? m->data_len : 1);
+    bdbi_free(env, BDB_MEM_BUCKET, m, sizeof *m);
+}
+
+const bdbi_mem_bucket *bdbi_fresh_mem_bucket(const bdbi_fresh_mem *m)
+{
+    return &m->b;
+}
+
+int bdbi_bucket_fresh_mem(bdb_env *env, int hot, uint32_t protocol, const bdb_bytes *a, size_t n_a,
+                          const bdb_bytes *b, size_t n_b, const bdb_bytes *c, size_t n_c,
+                          bdbi_fresh_mem **out)
+{
+    *out = NULL;
+    if (hot && protocol < BDB_PROTOCOL_META_EXT_V1)
+        return bdbi_err(BDB_EPROTOCOL, "hot-archive buckets need protocol %d, not %u",
+                        BDB_PROTOCOL_META_EXT_V1, protocol);
+    const bdb_bytes *sets[3] = {a, b, c};
+    size_t counts[3] = {n_a, n_b, hot ? 0 : n_c};
+    fresh f;
+    int rc = fresh_init(&f, env, sets, counts, hot ? 2 : 3);
+    if (!rc && hot) {
+        rc = add(&f, a, n_a, 0, BDB_HOT_ARCHIVED, "archived entry");
+        if (!rc) rc = add(&f, b, n_b, 1, BDB_HOT_LIVE, "restored key");
+    } else if (!rc) {
+        int32_t init_type = protocol < BDB_PROTOCOL_INIT_META ? BDB_LIVEENTRY : BDB_INITENTRY;
+        rc = add(&f, a, n_a, 0, init_type, "init entry");
+        if (!rc) rc = add(&f, b, n_b, 0, BDB_LIVEENTRY, "live entry");
+        if (!rc) rc = add(&f, c, n_c, 1, BDB_DEADENTRY, "dead key");
+    }
+    if (!rc) rc = sort_check(&f, hot);
+    bdbi_fresh_mem *m = NULL;
+    if (!rc) {
+        m = bdbi_calloc(env, BDB_MEM_BUCKET, 1, sizeof *m);
+        if (!m) rc = BDB_ENOMEM;
+    }
+    if (!rc) {
+        for (size_t i = 0; i < f.n; i++) m->data_len += 4 + f.items[i].len + f.items[i].sk_len;
+        m->n_recs = f.n;
+        m->recs = bdbi_malloc(env, BDB_MEM_BUCKET, (f.n ? f.n : 1) * sizeof *m->recs);
+        m->data = bdbi_malloc(env, BDB_MEM_BUCKET, m->data_len ? m->data_len : 1);
+        if (!m->recs || !m->data) rc = BDB_ENOMEM;
+    }
+    size_t pos = 0;
+    for (size_t i = 0; !rc && i < f.n; i++) {
+        item *it = &f.items[i];
+        uint8_t *r = m->data + pos;
+        bdbi_put_be32(r, (uint32_t)it->type);
+        memcpy(r + 4, it->data, it->len);
+        uint8_t *k = r + 4 + it->len;
+        memcpy(k, f.arena + it->sk_off, it->sk_len);
+        pos += 4 + it->len + it->sk_len;
+        m->recs[i] = (bdbi_mem_record){r, 4 + it->len, k, it->sk_len};
+        rc = bdbi_bucket_check_legal(hot, protocol, it->type, r, 4 + it->len, BDB_EPROTOCOL,
+                                     hot ? "archived entry" : "fresh entry", -1);
+    }
+    fresh_fini(&f);
+    if (rc) {
+        bdbi_fresh_mem_free(env, m);
+        return rc;
+    }
+    m->b = (bdbi_mem_bucket){protocol, m->n_recs, m->recs};
+    *out = m;
+    return 0;
 }

@@ -7,6 +7,8 @@
 
 #include "bucket.h"
 
+#include <stdatomic.h>
+
 #include "core/error.h"
 #include "xdr/schema.h"
 
@@ -60,6 +62,23 @@ static int open_input(bdb_env *env, const char *path, int hot, input *in, uint32
     if (rc) return rc;
     *protocol = bdb_bucket_reader_protocol(in->r);
     return advance(in);
+}
+
+/* Opens a piece or in-memory input. */
+static int open_src(bdb_env *env, const bdbi_merge_src *src, int hot, input *in)
+{
+    memset(in, 0, sizeof *in);
+    if (!src) return 0;
+    if (src->mem) {
+        in->mem = src->mem;
+        in->path = "in-memory bucket";
+        return advance(in);
+    }
+    in->path = src->path;
+    if (!src->path || src->begin == src->end) return 0;
+    int rc = bdbi_bucket_reader_open_range(env, src->path, src->begin, src->end, hot, src->protocol,
+                                           BDB_READ_TRUSTED, &in->r);
+    return rc ? rc : advance(in);
 }
 
 static int cmp_items(const bdb_bucket_item *a, const bdb_bucket_item *b)
@@ -138,8 +157,8 @@ static int equal_keys(merge *m, const input *old, const input *new)
 }
 
 /* The output protocol and the merge's protocol-dependent behaviour. */
-static int decide_protocol(const bdb_merge_options *o, uint32_t old_v, uint32_t new_v,
-                           const uint32_t *shadow_v, size_t n_shadows, uint32_t *protocol)
+int bdbi_merge_protocol(const bdb_merge_options *o, uint32_t old_v, uint32_t new_v,
+                        const uint32_t *shadow_v, size_t n_shadows, uint32_t *protocol)
 {
     uint32_t p = old_v > new_v ? old_v : new_v;
     for (size_t i = 0; i < n_shadows; i++)
@@ -156,37 +175,31 @@ static int decide_protocol(const bdb_merge_options *o, uint32_t old_v, uint32_t 
     return 0;
 }
 
-/* The merge proper, over opened inputs. */
-static int run_merge(bdb_env *env, const char *dir, input *old, input *new, uint32_t old_v,
-                     uint32_t new_v, input *shadows, const uint32_t *shadow_v, size_t n_shadows,
-                     const bdb_merge_options *opts, bdb_bucket_info *out, bdb_merge_counters *mc)
+void bdbi_merge_count_protocol(int hot, uint32_t protocol, bdb_merge_counters *mc)
 {
-    uint32_t protocol = 0;
-    int rc = decide_protocol(opts, old_v, new_v, shadow_v, n_shadows, &protocol);
-    bdb_bucket_writer *w = NULL;
-    if (!rc && !(opts->hot && protocol == 0)) { /* two empty hot buckets merge to empty */
-        if (!opts->hot) {
-            if (protocol < BDB_PROTOCOL_INIT_META)
-                mc->pre_init_entry_protocol_merges++;
-            else
-                mc->post_init_entry_protocol_merges++;
-            if (protocol < BDB_PROTOCOL_NO_SHADOWS)
-                mc->pre_shadow_removal_protocol_merges++;
-            else
-                mc->post_shadow_removal_protocol_merges++;
-        }
-        bdb_bucket_writer_options wo;
-        bdb_bucket_writer_options_init(&wo);
-        wo.hot = opts->hot;
-        wo.protocol = protocol;
-        wo.keep_tombstones = opts->keep_tombstones;
-        wo.fsync = opts->fsync;
-        rc = bdb_bucket_writer_open(env, dir, &wo, &w);
-    } else if (!rc) {
-        out->empty = 1;
-    }
-    merge m = {w, mc, opts->hot, protocol >= BDB_PROTOCOL_INIT_META, shadows, n_shadows};
-    while (!rc && w && (old->live || new->live)) {
+    if (hot) return;
+    if (protocol < BDB_PROTOCOL_INIT_META)
+        mc->pre_init_entry_protocol_merges++;
+    else
+        mc->post_init_entry_protocol_merges++;
+    if (protocol < BDB_PROTOCOL_NO_SHADOWS)
+        mc->pre_shadow_removal_protocol_merges++;
+    else
+        mc->post_shadow_removal_protocol_merges++;
+}
+
+/* The merge loop: opened inputs into an open writer. */
+static int merge_loop(input *old, input *new, input *shadows, size_t n_shadows, int hot,
+                      uint32_t protocol, bdb_bucket_writer *w, bdb_merge_counters *mc,
+                      const _Atomic int *stop)
+{
+    merge m = {w, mc, hot, protocol >= BDB_PROTOCOL_INIT_META, shadows, n_shadows};
+    int rc = 0;
+    unsigned steps = 0;
+    while (!rc && (old->live || new->live)) {
+        /* like stellar-core, a merge checks every 1000 steps whether to stop */
+        if (stop && ++steps % 1000 == 0 && atomic_load_explicit(stop, memory_order_relaxed))
+            return bdbi_err(BDB_ECANCELED, "merge stopped");
         int c = !new->live ? -1 : !old->live ? 1 : cmp_items(&old->it, &new->it);
         if (c < 0) {
             mc->old_entries_default_accepted++;
@@ -204,6 +217,30 @@ static int run_merge(bdb_env *env, const char *dir, input *old, input *new, uint
             if (!rc) rc = advance(new);
         }
     }
+    return rc;
+}
+
+/* The merge proper, over opened inputs. */
+static int run_merge(bdb_env *env, const char *dir, input *old, input *new, uint32_t old_v,
+                     uint32_t new_v, input *shadows, const uint32_t *shadow_v, size_t n_shadows,
+                     const bdb_merge_options *opts, bdb_bucket_info *out, bdb_merge_counters *mc)
+{
+    uint32_t protocol = 0;
+    int rc = bdbi_merge_protocol(opts, old_v, new_v, shadow_v, n_shadows, &protocol);
+    bdb_bucket_writer *w = NULL;
+    if (!rc && !(opts->hot && protocol == 0)) { /* two empty hot buckets merge to empty */
+        bdbi_merge_count_protocol(opts->hot, protocol, mc);
+        bdb_bucket_writer_options wo;
+        bdb_bucket_writer_options_init(&wo);
+        wo.hot = opts->hot;
+        wo.protocol = protocol;
+        wo.keep_tombstones = opts->keep_tombstones;
+        wo.fsync = opts->fsync;
+        rc = bdb_bucket_writer_open(env, dir, &wo, &w);
+    } else if (!rc) {
+        out->empty = 1;
+    }
+    if (!rc && w) rc = merge_loop(old, new, shadows, n_shadows, opts->hot, protocol, w, mc, NULL);
     if (w) {
         bdb_bucket_writer_counters(w, mc);
         if (rc)
@@ -211,6 +248,24 @@ static int run_merge(bdb_env *env, const char *dir, input *old, input *new, uint
         else
             rc = bdb_bucket_writer_finish(w, out);
     }
+    return rc;
+}
+
+int bdbi_merge_into(bdb_env *env, const bdbi_merge_src *old_src, const bdbi_merge_src *new_src,
+                    const bdbi_merge_src *shadow_src, size_t n_shadows, int hot, uint32_t protocol,
+                    bdb_bucket_writer *w, bdb_merge_counters *mc, const _Atomic int *stop)
+{
+    if (n_shadows > 64) return bdbi_err(BDB_EINVAL, "%zu shadows; at most 64", n_shadows);
+    input old, new, shadows[64];
+    size_t opened = 0;
+    int rc = open_src(env, old_src, hot, &old);
+    if (!rc) rc = open_src(env, new_src, hot, &new);
+    for (; !rc && opened < n_shadows; opened++)
+        rc = open_src(env, &shadow_src[opened], 0, &shadows[opened]);
+    if (!rc) rc = merge_loop(&old, &new, shadows, n_shadows, hot, protocol, w, mc, stop);
+    bdb_bucket_reader_close(old.r);
+    bdb_bucket_reader_close(new.r);
+    for (size_t i = 0; i < opened; i++) bdb_bucket_reader_close(shadows[i].r);
     return rc;
 }
 

@@ -17,8 +17,8 @@ struct bdb_bucket_reader {
     char *path;
     int hot, flags;
     bdbi_map map;
-    int owns_map; /* 0 for readers over a caller's buffer */
-    size_t pos;
+    int owns_map;    /* 0 for readers over a caller's buffer */
+    size_t pos, end; /* the bytes read: [pos, end) of the mapping */
     uint32_t protocol;
     /* sort keys of the current and the previous entry, swapped each step */
     uint8_t *sk[2];
@@ -54,6 +54,7 @@ BDB_API uint32_t bdb_bucket_reader_protocol(const bdb_bucket_reader *r)
 /* Reads the METAENTRY if the file starts with one. */
 static int read_meta(bdb_bucket_reader *r)
 {
+    r->end = r->map.len;
     if (r->map.len == 0) return 0;
     size_t pos = 0;
     const uint8_t *body;
@@ -116,6 +117,30 @@ BDB_API int bdb_bucket_reader_open(bdb_env *env, const char *path, int hot, int 
     return reader_start(r, bdbi_mmap_file(env, path, BDBI_ADV_SEQUENTIAL, &r->map), out);
 }
 
+int bdbi_bucket_reader_open_range(bdb_env *env, const char *path, uint64_t begin, uint64_t end,
+                                  int hot, uint32_t protocol, int flags, bdb_bucket_reader **out)
+{
+    *out = NULL;
+    bdb_bucket_reader *r = reader_new(env, path, hot, flags);
+    if (!r) return BDB_ENOMEM;
+    r->owns_map = 1;
+    r->protocol = protocol;
+    int rc = bdbi_mmap_file(env, path, BDBI_ADV_SEQUENTIAL, &r->map);
+    if (!rc && (begin > end || end > r->map.len))
+        rc = bdbi_err_at(BDB_ECORRUPT, path, (int64_t)end,
+                         "range [%llu, %llu) is outside the file (%zu bytes)",
+                         (unsigned long long)begin, (unsigned long long)end, r->map.len);
+    if (rc) {
+        reader_free(r);
+        return rc;
+    }
+    r->pos = r->released = (size_t)begin & ~(RELEASE_CHUNK - 1);
+    r->pos = (size_t)begin;
+    r->end = (size_t)end;
+    *out = r;
+    return 0;
+}
+
 int bdbi_bucket_reader_open_mem(bdb_env *env, const char *label, const void *data, size_t len,
                                 int hot, int flags, bdb_bucket_reader **out)
 {
@@ -129,11 +154,11 @@ int bdbi_bucket_reader_open_mem(bdb_env *env, const char *label, const void *dat
 
 BDB_API int bdb_bucket_reader_next(bdb_bucket_reader *r, bdb_bucket_item *it)
 {
-    if (r->pos >= r->map.len) return 0;
+    if (r->pos >= r->end) return 0;
     size_t at = r->pos, pos = at;
     const uint8_t *body;
     size_t len;
-    int rc = bdbi_record_next(r->map.data, r->map.len, &pos, r->path, 0, &body, &len);
+    int rc = bdbi_record_next(r->map.data, r->end, &pos, r->path, 0, &body, &len);
     if (rc) return rc;
     int64_t off = (int64_t)at + BDBI_RECORD_MARK_LEN;
     bdb_record rec;

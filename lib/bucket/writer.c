@@ -12,6 +12,7 @@
 #include "core/env.h"
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/hash.h"
 #include "core/sha256.h"
 #include "xdr/ledger.h"
 #include "xdr/record.h"
@@ -32,6 +33,12 @@ struct bdb_bucket_writer {
     size_t sk_len, sk_cap;
     uint64_t records, bytes;
     bdb_merge_counters counters; /* only the output_iterator_* fields */
+    /* internal extensions (bdbi_bucket_writer_open_ext) */
+    bdbi_writer_ext ext;
+    uint64_t *starts; /* [n_bounds + 2]: where each range starts, then the end */
+    size_t next_bound;
+    uint64_t meta_bytes;
+    XXH3_state_t *xxh;
 };
 
 BDB_API void bdb_bucket_name(const uint8_t hash[BDB_HASH_LEN], char out[BDB_BUCKET_NAME_LEN])
@@ -83,6 +90,9 @@ static int reserve(bdb_env *env, uint8_t **p, size_t *cap, size_t n)
 static void writer_free(bdb_bucket_writer *w)
 {
     bdb_env *env = w->env;
+    if (w->starts)
+        bdbi_free(env, BDB_MEM_BUCKET, w->starts, (w->ext.n_bounds + 2) * sizeof *w->starts);
+    if (w->xxh) XXH3_freeState(w->xxh);
     bdbi_free(env, BDB_MEM_BUCKET, w->buf, w->buf_cap);
     bdbi_free(env, BDB_MEM_BUCKET, w->sk, w->sk_cap);
     bdbi_strfree(env, BDB_MEM_BUCKET, w->dir);
@@ -91,6 +101,13 @@ static void writer_free(bdb_bucket_writer *w)
 
 BDB_API int bdb_bucket_writer_open(bdb_env *env, const char *dir,
                                    const bdb_bucket_writer_options *opts, bdb_bucket_writer **out)
+{
+    return bdbi_bucket_writer_open_ext(env, dir, opts, NULL, out);
+}
+
+int bdbi_bucket_writer_open_ext(bdb_env *env, const char *dir,
+                                const bdb_bucket_writer_options *opts, const bdbi_writer_ext *ext,
+                                bdb_bucket_writer **out)
 {
     bdb_bucket_writer_options defaults;
     *out = NULL;
@@ -107,21 +124,32 @@ BDB_API int bdb_bucket_writer_open(bdb_env *env, const char *dir,
     if (!w) return BDB_ENOMEM;
     w->env = env;
     w->opts = *opts;
+    if (ext) w->ext = *ext;
     w->dir = bdbi_strdup(env, BDB_MEM_BUCKET, dir);
     char path[PATH_MAX];
     int rc = w->dir ? 0 : BDB_ENOMEM;
     if (!rc && snprintf(path, sizeof path, "%s/bucket-pending.xdr", dir) >= (int)sizeof path)
         rc = bdbi_err(BDB_EINVAL, "bucket directory path too long: %s", dir);
-    if (!rc)
-        rc = bdbi_file_create(env, path, BDBI_FS_NOREPLACE | (opts->fsync ? 0 : BDBI_FS_NOSYNC), 0,
-                              &w->file);
+    int fl = w->ext.hold ? 0 : BDBI_FS_NOREPLACE;
+    if (!opts->fsync) fl |= BDBI_FS_NOSYNC;
+    if (w->ext.no_dirsync) fl |= BDBI_FS_NODIRSYNC;
+    if (!rc) rc = bdbi_file_create(env, path, fl, 0, &w->file);
     if (!rc) rc = bdbi_sha256_init(&w->sha);
+    if (!rc) {
+        w->starts = bdbi_calloc(env, BDB_MEM_BUCKET, w->ext.n_bounds + 2, sizeof *w->starts);
+        w->xxh = XXH3_createState();
+        if (!w->starts || !w->xxh)
+            rc = BDB_ENOMEM;
+        else
+            XXH3_64bits_reset(w->xxh);
+    }
     if (rc) {
         bdbi_file_abort(w->file);
+        bdbi_sha256_discard(&w->sha);
         writer_free(w);
         return rc;
     }
-    if (opts->protocol >= BDB_PROTOCOL_INIT_META) {
+    if (opts->protocol >= BDB_PROTOCOL_INIT_META && !w->ext.no_meta) {
         /* the METAENTRY goes through the buffer like any record */
         uint8_t meta[16];
         size_t n = meta_record(opts->hot, opts->protocol, meta);
@@ -139,18 +167,32 @@ BDB_API int bdb_bucket_writer_open(bdb_env *env, const char *dir,
     return 0;
 }
 
-/* Appends the buffered record (mark + body) to the file and the hash. */
+/* Notes where the ranges of the bounds up to `sk` start: at the current
+ * end of the file, before the record with key `sk` is written. */
+static void note_bounds(bdb_bucket_writer *w, const uint8_t *sk, size_t sk_len)
+{
+    const bdb_bytes *b = w->ext.bounds;
+    while (w->next_bound < w->ext.n_bounds &&
+           bdbi_sk_cmp(sk, sk_len, b[w->next_bound].data, b[w->next_bound].len) >= 0)
+        w->starts[++w->next_bound] = w->bytes;
+}
+
+/* Appends the buffered record (mark + body) to the file and the hashes. */
 static int write_buffered(bdb_bucket_writer *w)
 {
     uint8_t mark[BDBI_RECORD_MARK_LEN];
     bdbi_record_mark(mark, (uint32_t)w->buf_len);
+    if (!w->buf_is_meta) note_bounds(w, w->sk, w->sk_len);
     bdbi_sha256_update(&w->sha, mark, sizeof mark);
     bdbi_sha256_update(&w->sha, w->buf, w->buf_len);
+    XXH3_64bits_update(w->xxh, mark, sizeof mark);
+    XXH3_64bits_update(w->xxh, w->buf, w->buf_len);
     int rc = bdbi_file_write(w->file, mark, sizeof mark);
     if (!rc) rc = bdbi_file_write(w->file, w->buf, w->buf_len);
     if (rc) return rc;
     w->records++;
     w->bytes += sizeof mark + w->buf_len;
+    if (w->buf_is_meta) w->starts[0] = w->meta_bytes = w->bytes;
     w->has_buf = w->buf_is_meta = 0;
     return 0;
 }
@@ -275,7 +317,18 @@ static int same_content(bdb_env *env, const char *path, const uint8_t want[BDB_H
 
 BDB_API int bdb_bucket_writer_finish(bdb_bucket_writer *w, bdb_bucket_info *out)
 {
+    return bdbi_bucket_writer_finish_ext(w, out, NULL);
+}
+
+int bdbi_bucket_writer_finish_ext(bdb_bucket_writer *w, bdb_bucket_info *out,
+                                  bdbi_writer_result *res)
+{
     memset(out, 0, sizeof *out);
+    if (res) {
+        uint64_t *starts = res->starts;
+        memset(res, 0, sizeof *res);
+        res->starts = starts;
+    }
     if (w->failed) {
         bdb_bucket_writer_abort(w);
         return bdbi_err(BDB_EINVAL, "bucket writer already failed");
@@ -291,6 +344,24 @@ BDB_API int bdb_bucket_writer_finish(bdb_bucket_writer *w, bdb_bucket_info *out)
     out->protocol = w->opts.protocol >= BDB_PROTOCOL_INIT_META ? w->opts.protocol : 0;
     out->records = w->records;
     out->bytes = w->bytes;
+    if (res && res->starts) {
+        while (w->next_bound < w->ext.n_bounds) w->starts[++w->next_bound] = w->bytes;
+        w->starts[w->ext.n_bounds + 1] = w->bytes;
+        memcpy(res->starts, w->starts, (w->ext.n_bounds + 2) * sizeof *w->starts);
+        res->xxh = XXH3_64bits_digest(w->xxh);
+        res->meta_bytes = w->meta_bytes;
+    }
+    if (w->ext.hold) {
+        /* a piece: the caller names and commits it once the bucket is known */
+        rc = bdbi_file_flush(w->file);
+        if (res && !rc)
+            res->file = w->file;
+        else
+            bdbi_file_abort(w->file);
+        w->file = NULL;
+        writer_free(w);
+        return rc;
+    }
     bdb_bucket_name(out->hash, out->name);
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", w->dir, out->name);

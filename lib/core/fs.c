@@ -232,6 +232,17 @@ static int poisoned(const bdbi_file *f)
                        bdb_strerror(f->err));
 }
 
+int bdbi_file_flush(bdbi_file *f)
+{
+    if (f->err) return poisoned(f);
+    return flush(f);
+}
+
+const char *bdbi_file_tmp_path(const bdbi_file *f)
+{
+    return f->tmp;
+}
+
 int bdbi_file_write(bdbi_file *f, const void *buf, size_t n)
 {
     if (f->err) return poisoned(f);
@@ -323,7 +334,7 @@ int bdbi_file_commit(bdbi_file *f)
         file_free(f);
         return rc;
     }
-    if (!(f->flags & BDBI_FS_NOSYNC)) {
+    if (!(f->flags & (BDBI_FS_NOSYNC | BDBI_FS_NODIRSYNC))) {
         char dir[PATH_MAX];
         if (dir_of(f->path, dir, sizeof dir) != 0)
             rc = bdbi_err(BDB_EINVAL, "path too long: %s", f->path);

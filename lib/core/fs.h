@@ -17,6 +17,10 @@
 enum {
     BDBI_FS_NOSYNC = 1 << 0,    /* skip the fsyncs (tests and scratch files only) */
     BDBI_FS_NOREPLACE = 1 << 1, /* commit fails with BDB_EEXIST if the final name exists */
+    /* commit does not fsync the directory: the caller renames several files
+     * and fsyncs the directory once (bdbi_fs_fsync_dir), and handles its
+     * failure */
+    BDBI_FS_NODIRSYNC = 1 << 2,
 };
 
 /* A file being written under a temporary name. */
@@ -38,6 +42,13 @@ int bdbi_file_set_path(bdbi_file *f, const char *path);
 
 /* Bytes appended so far. */
 uint64_t bdbi_file_size(const bdbi_file *f);
+
+/* Writes the buffered bytes to the temporary file, so that they can be
+ * read back through bdbi_file_tmp_path() before the commit. */
+int bdbi_file_flush(bdbi_file *f);
+
+/* The temporary file's path (valid until commit or abort). */
+const char *bdbi_file_tmp_path(const bdbi_file *f);
 
 /* Flushes, fsyncs, renames the file to its final name and fsyncs the
  * directory. Frees `f` whether it succeeds or not; on failure the
