@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/hash.h"
 
 static const uint8_t zero_hash[32];
 
@@ -258,4 +259,81 @@ int bdbi_lbucket_load(bdb_list *l, bdbi_lbucket *b)
                                (long long)st.st_size, (unsigned long long)b->files[f].size);
     }
     return 0;
+}
+
+/* Imports one canonical bucket file: reads it once, checking every record
+ * (framing, types, entry validity, key order), its hash against
+ * `expected` and noting where each shard's entries start; copies it into
+ * the store as bucket-<hex>.xdr and registers it. */
+int bdbi_lbucket_import(bdb_list *l, const char *src, int hot, const uint8_t expected[32],
+                        bdbi_lbucket **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&l->reg_mu);
+    bdbi_lbucket *have = bdbi_reg_find(l, expected);
+    pthread_mutex_unlock(&l->reg_mu);
+    if (have) {
+        *out = have;
+        return 0;
+    }
+    bdb_bucket_reader *r;
+    int rc = bdb_bucket_reader_open(l->env, src, hot, 0, &r);
+    if (rc) return rc;
+    uint64_t *starts = bdbi_calloc(l->env, BDB_MEM_LIST, l->n_shards + 1, sizeof *starts);
+    bdbi_map map = {0};
+    if (!starts) rc = BDB_ENOMEM;
+    if (!rc) rc = bdbi_mmap_file(l->env, src, BDBI_ADV_SEQUENTIAL, &map);
+    /* ranges: the first record at or above each boundary */
+    uint64_t records = 0, first = map.len;
+    uint32_t next = 0;
+    bdb_bucket_item it;
+    int got = 0;
+    while (!rc && (got = bdb_bucket_reader_next(r, &it)) == 1) {
+        if (!records) first = it.offset;
+        records++;
+        while (next + 1 < l->n_shards &&
+               bdbi_sk_cmp(it.sort_key, it.sort_key_len, l->bounds[next].data,
+                           l->bounds[next].len) >= 0)
+            starts[++next] = it.offset;
+    }
+    if (got < 0) rc = got;
+    uint32_t protocol = bdb_bucket_reader_protocol(r);
+    bdb_bucket_reader_close(r);
+    if (!rc) {
+        starts[0] = records ? first : map.len;
+        while (next + 1 < l->n_shards) starts[++next] = map.len;
+        starts[l->n_shards] = map.len;
+    }
+    uint8_t hash[32];
+    if (!rc) rc = bdbi_sha256_digest(map.data ? map.data : (const uint8_t *)"", map.len, hash);
+    if (!rc && memcmp(hash, expected, 32) != 0)
+        rc = bdbi_err_at(BDB_ECORRUPT, src, -1, "bucket file does not hash to its expected hash");
+    if (!rc && map.len == 0)
+        rc = bdbi_err_at(BDB_ECORRUPT, src, -1,
+                         "an empty file is not a bucket (the empty bucket "
+                         "has no file)");
+    bdbi_written w = {0};
+    if (!rc) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/bucket-import.xdr", l->dir);
+        rc = bdbi_file_create(l->env, path,
+                              BDBI_FS_NODIRSYNC | (l->opts.fsync ? 0 : BDBI_FS_NOSYNC), 0, &w.file);
+        for (size_t off = 0; !rc && off < map.len; off += (size_t)1 << 20) {
+            size_t n = map.len - off < ((size_t)1 << 20) ? map.len - off : (size_t)1 << 20;
+            rc = bdbi_file_write(w.file, map.data + off, n);
+            bdbi_map_advise(&map, off, n, BDBI_ADV_DONTNEED);
+        }
+        w.size = map.len;
+        w.records = records + (protocol >= BDB_PROTOCOL_INIT_META);
+        w.xxh = bdbi_hash64(map.data, map.len, 0);
+        w.starts = starts;
+        w.meta_bytes = starts[0];
+    }
+    bdbi_munmap(&map);
+    if (!rc)
+        rc = bdbi_lbucket_adopt(l, hot, protocol, hash, &w, 1, 0, out);
+    else
+        bdbi_file_abort(w.file);
+    if (starts) bdbi_free(l->env, BDB_MEM_LIST, starts, (l->n_shards + 1) * sizeof *starts);
+    return rc;
 }

@@ -133,6 +133,11 @@ typedef struct bdbi_written {
 } bdbi_written;
 int bdbi_lbucket_adopt(bdb_list *l, int hot, uint32_t protocol, const uint8_t hash[32],
                        bdbi_written *pieces, uint32_t n_pieces, int split, bdbi_lbucket **out);
+/* Imports the canonical bucket file `src` (validated, hash checked
+ * against `expected`, BDB_ECORRUPT naming it otherwise) as a registered
+ * bucket of the store; an already registered hash is reused. */
+int bdbi_lbucket_import(bdb_list *l, const char *src, int hot, const uint8_t expected[32],
+                        bdbi_lbucket **out);
 /* Removes the bucket's files (GC). */
 void bdbi_lbucket_delete_files(bdb_list *l, const bdbi_lbucket *b);
 /* Builds a bucket object from its manifest description (files checked to
