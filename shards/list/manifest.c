@@ -95,7 +95,24 @@ static int add(bdb_env *env, table *t, bdbi_lbucket *b)
     return 0;
 }
 
-static int collect(bdb_list *l, const bdbi_llist *list, table *t)
+/* Whether each level's merge had finished, and its output: read once, so
+ * that a merge finishing while the manifest is built is described one
+ * way throughout. */
+typedef struct snap_next {
+    int fin;
+    bdbi_lbucket *out;
+} snap_next;
+
+static void snapshot(const bdbi_llist *list, snap_next sn[BDB_LIST_LEVELS])
+{
+    for (int i = 0; i < BDB_LIST_LEVELS; i++) {
+        sn[i].fin = 0;
+        sn[i].out = NULL;
+        if (list->levels[i].next) sn[i].out = bdbi_pmerge_output(list->levels[i].next, &sn[i].fin);
+    }
+}
+
+static int collect(bdb_list *l, const bdbi_llist *list, const snap_next *sn, table *t)
 {
     int rc = 0;
     for (int i = 0; !rc && i < BDB_LIST_LEVELS; i++) {
@@ -103,8 +120,8 @@ static int collect(bdb_list *l, const bdbi_llist *list, table *t)
         rc = add(l->env, t, lv->curr);
         if (!rc) rc = add(l->env, t, lv->snap);
         if (!rc && lv->next) {
-            int fin;
-            bdbi_lbucket *o = bdbi_pmerge_output(lv->next, &fin);
+            int fin = sn[i].fin;
+            bdbi_lbucket *o = sn[i].out;
             if (fin) {
                 rc = add(l->env, t, o);
             } else {
@@ -141,7 +158,7 @@ static void put_bucket(buf *b, const bdbi_lbucket *x)
     }
 }
 
-static void put_list(buf *b, const bdbi_llist *list, const table *t)
+static void put_list(buf *b, const bdbi_llist *list, const snap_next *sn, const table *t)
 {
     for (int i = 0; i < BDB_LIST_LEVELS; i++) {
         const bdbi_level *lv = &list->levels[i];
@@ -151,8 +168,8 @@ static void put_list(buf *b, const bdbi_llist *list, const table *t)
             put8(b, 0);
             continue;
         }
-        int fin;
-        bdbi_lbucket *o = bdbi_pmerge_output(lv->next, &fin);
+        int fin = sn[i].fin;
+        bdbi_lbucket *o = sn[i].out;
         if (fin) {
             put8(b, 1);
             put32(b, index_of(t, o));
@@ -178,8 +195,11 @@ static void manifest_name(uint32_t ledger, char *out, size_t cap)
 int bdbi_manifest_write(bdb_list *l)
 {
     table t = {0};
-    int rc = collect(l, &l->live, &t);
-    if (!rc) rc = collect(l, &l->hot, &t);
+    snap_next sl[BDB_LIST_LEVELS], sh[BDB_LIST_LEVELS];
+    snapshot(&l->live, sl);
+    snapshot(&l->hot, sh);
+    int rc = collect(l, &l->live, sl, &t);
+    if (!rc) rc = collect(l, &l->hot, sh, &t);
     buf b = {.env = l->env};
     put(&b, MAGIC, 8);
     put32(&b, FORMAT);
@@ -192,8 +212,8 @@ int bdbi_manifest_write(bdb_list *l)
     }
     put32(&b, (uint32_t)t.n);
     for (size_t i = 0; i < t.n; i++) put_bucket(&b, t.b[i]);
-    put_list(&b, &l->live, &t);
-    put_list(&b, &l->hot, &t);
+    put_list(&b, &l->live, sl, &t);
+    put_list(&b, &l->hot, sh, &t);
     if (!b.err) put64(&b, bdbi_hash64(b.p, b.n, 0));
     if (!rc) rc = b.err;
     char path[PATH_MAX], name[32];
