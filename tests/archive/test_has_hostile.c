@@ -187,7 +187,7 @@ Test(has_hostile, server_and_ledger)
 Test(has_hostile, network_passphrase)
 {
     size_t len;
-    char *t1 = sample_text(1, &len), *t2 = sample_text(2, &len);
+    char *t1 = sample_text(1, &len), *t2 = sample_text(2, &len); /* len unused */
     const char *f = "\"currentLedger\": 1048575,";
     reject_variant(t1, f, "\"currentLedger\": 1048575, \"networkPassphrase\": 7,", 1,
                    "networkPassphrase: not a string");
@@ -218,7 +218,7 @@ Test(has_hostile, network_passphrase)
 Test(has_hostile, level_lists)
 {
     size_t len;
-    char *t1 = sample_text(1, &len), *t2 = sample_text(2, &len);
+    char *t2 = sample_text(2, &len), *t1 = sample_text(1, &len); /* len: t1's */
     reject_variant(t1, "\"currentBuckets\"", "\"buckets\"", 1, "currentBuckets: missing");
     reject_variant(t1, "\"currentBuckets\": [", "\"currentBuckets\": {\"a\": [", 1,
                    "not valid JSON");
