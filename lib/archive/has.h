@@ -63,7 +63,9 @@ typedef struct bdbi_has {
  * - at most BDBI_HAS_MAX_BYTES, strings without NUL, valid UTF-8 (jansson).
  * Errors: BDB_EFORMAT naming the field, e.g.
  * "currentBuckets[3].next.snap: not a 64-digit hex hash"; BDB_ENOMEM;
- * BDB_EINVAL for NULL arguments. Memory is BDB_MEM_ARCHIVE. */
+ * BDB_EINVAL for NULL arguments. The result's memory is BDB_MEM_ARCHIVE;
+ * jansson's document tree, freed before returning, comes from the process
+ * malloc (jansson's allocator is process-wide, so it is left alone). */
 int bdbi_has_parse(bdb_env *env, const char *json, size_t len, bdbi_has *out);
 
 /* Frees what bdbi_has_parse() allocated and zeroes *h. Only for documents
@@ -82,7 +84,9 @@ int bdbi_has_eq(const bdbi_has *a, const bdbi_has *b);
  * capacity needed (JSON plus NUL); `buf` may then be NULL. BDB_EINVAL also
  * for a document stellar-core would not write: version not 1 or 2, no
  * server, version 2 without a passphrase, a state not 0..2, shadows NULL
- * with n_shadows > 0. */
+ * with n_shadows > 0. Strings are written as their bytes (escaped as
+ * rapidjson escapes them), so parse(write(h)) equals h when h's strings are
+ * valid UTF-8, as parsed ones always are. */
 int bdbi_has_write(const bdbi_has *h, char *buf, size_t cap, size_t *len);
 
 /* stellar-core's validateBucketListHelper over one list of `h`: the live
