@@ -34,7 +34,7 @@ for f in "$dir"/*.jsonl; do
 done
 # a refused ledger stops the replay with its number and a non-zero status
 n=$((n + 1))
-first=$(head -n 1 "$dir/seed7.jsonl")
+first=$(head -n 1 "$dir/mix-a.jsonl")
 if printf '%s\n%s\n' "$first" "$first" | "$bin" replay --no-fsync >"$tmp/out" 2>"$tmp/err"; then
     echo "not ok $n - a repeated ledger is refused"
     fail=1
