@@ -120,7 +120,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: bucketdb replay [--dir DIR] [--shards N] [--boundary-seed S] [--levels]\n"
-            "                       [--no-fsync] [--split-bytes N] [FILE]\n"
+            "                       [--no-fsync] [--split-bytes N] [--has OUT.json]\n"
+            "                       [--assume HAS.json --bucket-dir DIR] [FILE]\n"
             "Reads one ledger per line of FILE (or stdin) as JSON:\n"
             "  {\"ledger\": L, \"protocol\": P, \"init\": [b64 LedgerEntry...], \"live\": [...],\n"
             "   \"dead\": [b64 LedgerKey...], \"hot_archived\": [...], \"hot_restored\": [...]}\n"
@@ -158,7 +159,8 @@ static int random_bounds(uint32_t shards, unsigned seed, bdb_bytes **out, uint8_
 
 int replay_main(int argc, char **argv)
 {
-    const char *dir = NULL, *file = NULL;
+    const char *dir = NULL, *file = NULL, *has_out = NULL, *assume = NULL, *bucket_dir = NULL;
+    const char *passphrase = "Test SDF Network ; September 2015";
     unsigned shards = 0, seed = 0;
     int levels = 0, fsync_ = 1, have_seed = 0, have_split = 0;
     unsigned long long split = 0;
@@ -174,7 +176,15 @@ int replay_main(int argc, char **argv)
         } else if (!strcmp(a, "--split-bytes") && i + 1 < argc) {
             split = strtoull(argv[++i], NULL, 10);
             have_split = 1;
-        } else if (!strcmp(a, "--levels"))
+        } else if (!strcmp(a, "--has") && i + 1 < argc)
+            has_out = argv[++i];
+        else if (!strcmp(a, "--assume") && i + 1 < argc)
+            assume = argv[++i];
+        else if (!strcmp(a, "--bucket-dir") && i + 1 < argc)
+            bucket_dir = argv[++i];
+        else if (!strcmp(a, "--passphrase") && i + 1 < argc)
+            passphrase = argv[++i];
+        else if (!strcmp(a, "--levels"))
             levels = 1;
         else if (!strcmp(a, "--no-fsync"))
             fsync_ = 0;
@@ -216,7 +226,20 @@ int replay_main(int argc, char **argv)
         o.boundaries = bounds;
     }
     int rc = bdb_env_open(NULL, &env);
-    if (!rc) rc = bdb_list_open(env, dir, &o, &l);
+    if (!rc && assume) {
+        FILE *hf = fopen(assume, "r");
+        static char hbuf[1 << 20];
+        size_t hn = hf ? fread(hbuf, 1, sizeof hbuf, hf) : 0;
+        if (hf) fclose(hf);
+        if (!hf) {
+            fprintf(stderr, "bucketdb replay: %s: %s\n", assume, strerror(errno));
+            bdb_env_close(env);
+            return 1;
+        }
+        rc = bdb_list_assume_state(env, dir, &o, hbuf, hn, bucket_dir ? bucket_dir : ".", &l);
+    } else if (!rc) {
+        rc = bdb_list_open(env, dir, &o, &l);
+    }
     if (rc) {
         fprintf(stderr, "bucketdb replay: open %s: %s\n", dir, bdb_errmsg());
         bdb_env_close(env);
@@ -286,6 +309,19 @@ int replay_main(int argc, char **argv)
             }
     }
     free(line);
+    if (!status && has_out) {
+        size_t need = 0;
+        (void)bdb_list_has_json(l, NULL, passphrase, NULL, 0, &need);
+        char *hj = malloc(need + 1);
+        FILE *hf = NULL;
+        if (!hj || bdb_list_has_json(l, NULL, passphrase, hj, need + 1, &need) ||
+            !(hf = fopen(has_out, "w")) || fwrite(hj, 1, need, hf) != need) {
+            fprintf(stderr, "bucketdb replay: HAS: %s\n", bdb_errmsg());
+            status = 1;
+        }
+        if (hf && fclose(hf)) status = 1;
+        free(hj);
+    }
     if (!status && ferror(in)) {
         fprintf(stderr, "bucketdb replay: read error\n");
         status = 1;

@@ -206,6 +206,29 @@ BDB_API int bdb_list_merge_counters(bdb_list *l, int hot, bdb_merge_counters *ou
  * until their levels commit them). For tests and orderly shutdowns. */
 BDB_API int bdb_list_wait_merges(bdb_list *l);
 
+/* Writes stellar-core's HistoryArchiveState JSON of the current ledger
+ * (version 1; from protocol 23 version 2 with hotArchiveBuckets, which
+ * needs network_passphrase) into buf (capacity cap, NUL-terminated);
+ * stores the length without the NUL in *len. A finished merge is recorded
+ * as state 1 (output), one in flight as state 2 with its inputs (curr,
+ * snap, shadows). BDB_EINVAL with *len set to the size needed if cap is
+ * too small (buf may then be NULL). server NULL = "bucketdb". */
+BDB_API int bdb_list_has_json(bdb_list *l, const char *server, const char *network_passphrase,
+                              char *buf, size_t cap, size_t *len);
+
+/* Creates a new store in `dir` (which must hold none) from a HAS (JSON,
+ * `has_len` bytes) and the directory `bucket_dir` holding its buckets as
+ * bucket-<hex>.xdr or bucket-<hex>.xdr.gz. Each bucket is verified
+ * (hash and content) and validated as spec §6.4; a missing or corrupt
+ * bucket is an error naming it. Merges in state 2 are restarted from
+ * their inputs, state 1 outputs adopted, and clear ones redone from the
+ * previous level's snap as stellar-core's restartMerges. A HAS carries no
+ * protocol: the store takes its newest bucket's version as the last
+ * ledger's protocol. */
+BDB_API int bdb_list_assume_state(bdb_env *env, const char *dir, const bdb_list_options *opts,
+                                  const char *has_json, size_t has_len, const char *bucket_dir,
+                                  bdb_list **out);
+
 #ifdef __cplusplus
 }
 #endif
