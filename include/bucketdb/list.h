@@ -132,9 +132,10 @@ BDB_API void bdb_list_options_init(bdb_list_options *opts);
  * (BDB_ELOCKED naming the holder's pid). An existing store comes back at
  * its last committed ledger with the same hashes; merges that were
  * pending are restarted or reattached; temporary files and files no
- * manifest references are removed. A file the manifest references that is
- * missing, of the wrong size or (when read) of the wrong content is
- * BDB_ECORRUPT naming the file. Registers the store with `env`. */
+ * manifest references are removed. Every file the manifest references is
+ * read once and checked against its size and checksum (parity H17): a
+ * missing or damaged file is BDB_ECORRUPT naming it, never rebuilt.
+ * Cost: one sequential read of the stored buckets. Registers the store with `env`. */
 BDB_API int bdb_list_open(bdb_env *env, const char *dir, const bdb_list_options *opts,
                           bdb_list **out);
 

@@ -257,6 +257,15 @@ int bdbi_lbucket_load(bdb_list *l, bdbi_lbucket *b)
             return bdbi_err_at(BDB_ECORRUPT, path, -1,
                                "bucket file has %lld bytes; the manifest says %llu",
                                (long long)st.st_size, (unsigned long long)b->files[f].size);
+        /* H17: content too, so that a damaged file never feeds a merge */
+        bdbi_map m;
+        rc = bdbi_mmap_file(l->env, path, BDBI_ADV_SEQUENTIAL, &m);
+        if (rc) return rc;
+        uint64_t x = bdbi_hash64(m.data ? m.data : (const uint8_t *)"", m.len, 0);
+        bdbi_munmap(&m);
+        if (x != b->files[f].xxh)
+            return bdbi_err_at(BDB_ECORRUPT, path, -1,
+                               "bucket file content does not match its checksum in the manifest");
     }
     return 0;
 }
