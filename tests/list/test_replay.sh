@@ -13,7 +13,7 @@ n=0
 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for f in "$dir"/*.jsonl; do
+for f in "$dir"/mix-*.jsonl; do
     name=$(basename "$f" .jsonl)
     exp=$dir/$name.expected
     [ -f "$exp" ] || continue
