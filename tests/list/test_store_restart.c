@@ -17,20 +17,12 @@
  *   about to write is never adopted: the store's files always hash to
  *   their names.
  *
- * ENGINE BUGS these tests expose (not worked around here):
- * - manifest race (H12): bdbi_manifest_write() asks each pending merge
- *   whether it has finished twice, once in collect() (which buckets go in
- *   the table) and again in put_list(). A merge finishing in between is
- *   written as finished (state 1) with an output that is not in the table:
- *   index NONE, the empty bucket. Reopened from that manifest, the level
- *   later commits the empty bucket and every hash from then on is wrong.
- *   The H12_* tests (and merge_counters_across_restarts, which reopens
- *   too) fail intermittently with "live L<i> curr 0000...".
- * - no content check on restore (H17): open checks that referenced bucket
- *   files exist with the right size only; a same-size corruption is
- *   accepted and the merges that read the file produce wrong buckets:
- *   H17_same_size_corruption_detected_at_open and
- *   H17_corrupted_input_never_yields_a_wrong_hash fail. */
+ * Engine bugs these tests found, both fixed:
+ * - manifest race (H12): a merge finishing while the manifest was built
+ *   could be written as finished with an output missing from the bucket
+ *   table (the empty bucket); after a reopen every hash went wrong.
+ * - no content check on restore (H17): a same-size corruption of a bucket
+ *   file was accepted at open and fed merges wrong data. */
 #include "config.h"
 
 #include <fcntl.h>
