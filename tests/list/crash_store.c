@@ -30,11 +30,8 @@
  * Environment: BDB_CRASH_SEED (default: time), BDB_CRASH_ITERATIONS
  * (default 200), BDB_FAULT_RUNS (default 30), BDB_TEST_BATCHES.
  *
- * ENGINE BUG this test exposes (see test_store_restart.c): the manifest
- * race of bdbi_manifest_write() records a merge that finishes while the
- * manifest is encoded as finished with the empty bucket as its output; a
- * child reopening such a store later reports "live L<i> curr 0000...", so
- * a run fails now and then ("child failed: ledger N: live L<i> curr 0"). */
+ * It found the manifest race (a merge finishing while the manifest was
+ * encoded was recorded as finished with the empty bucket), now fixed. */
 #include "config.h"
 
 #include <errno.h>
