@@ -27,8 +27,28 @@ static void on_thread_exit(void *unused)
     }
 }
 
+/* liburcu's call_rcu worker threads do not survive fork(): a child that
+ * later waits for callbacks (bdbi_rcu_barrier, closing a store) would wait
+ * forever. liburcu's fork hooks stop the workers around fork() and start
+ * fresh ones in the child. */
+static void before_fork(void)
+{
+    urcu_memb_call_rcu_before_fork();
+}
+
+static void after_fork_parent(void)
+{
+    urcu_memb_call_rcu_after_fork_parent();
+}
+
+static void after_fork_child(void)
+{
+    urcu_memb_call_rcu_after_fork_child();
+}
+
 static void make_exit_key(void)
 {
+    (void)pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     /* Fails only when the process has run out of keys; then threads that
      * were registered on first use stay registered after they exit (pool
      * workers unregister themselves either way). */
