@@ -9,8 +9,11 @@
 
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/env.h"
@@ -236,21 +239,37 @@ static int run_task(bdbi_pmerge *m, uint32_t t, const bdbi_mem_bucket *fresh)
     return 0;
 }
 
-/* SHA-256 of a written piece, read back from its temporary file. */
+/* SHA-256 of a written piece, read back from its temporary file with
+ * read(2) through one buffer (not a mapping), so hashing adds no resident
+ * memory however large the piece. */
 static int hash_piece(bdbi_pmerge *m, uint32_t t)
 {
     bdbi_written *p = &m->pieces[t];
     if (!p->file) return 0;
-    bdbi_map map;
-    int rc = bdbi_mmap_file(m->l->env, bdbi_file_tmp_path(p->file), BDBI_ADV_SEQUENTIAL, &map);
-    if (rc) return rc;
-    if (map.len != p->size)
-        rc = bdbi_err_at(BDB_EIO, bdbi_file_tmp_path(p->file), -1,
-                         "piece has %zu bytes, %llu were written", map.len,
-                         (unsigned long long)p->size);
-    else if (map.len)
-        bdbi_sha256_update(&m->sha, map.data, map.len);
-    bdbi_munmap(&map);
+    const char *path = bdbi_file_tmp_path(p->file);
+    enum { CHUNK = 1 << 20 };
+    uint8_t *buf = bdbi_malloc(m->l->env, BDB_MEM_LIST, CHUNK);
+    if (!buf) return BDB_ENOMEM;
+    int rc = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) rc = bdbi_err_sys(errno, path, "cannot read back a merged piece");
+    uint64_t total = 0;
+    while (!rc) {
+        ssize_t n = read(fd, buf, CHUNK);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) rc = bdbi_err_sys(errno, path, "cannot read back a merged piece");
+        if (n <= 0) break;
+        bdbi_sha256_update(&m->sha, buf, (size_t)n);
+        total += (uint64_t)n;
+    }
+    if (fd >= 0) {
+        /* the bytes are hashed; the page cache need not keep them for us */
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        close(fd);
+    }
+    if (!rc && total != p->size)
+        rc = bdbi_err_at(BDB_EIO, path, -1, "piece has %llu bytes, %llu were written",
+                         (unsigned long long)total, (unsigned long long)p->size);
+    bdbi_free(m->l->env, BDB_MEM_LIST, buf, CHUNK);
     return rc;
 }
 
