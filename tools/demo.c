@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "demo.h"
+#include "hex.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -43,11 +44,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void hex(const uint8_t *d, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", d[i]);
 }
 
 /* Writes one file of deterministic bytes and hashes them on the way. */
@@ -334,7 +330,7 @@ int demo_main(int argc, char **argv)
     }
     t1 = now_s();
     char h0[65];
-    hex(jobs[0].digest, BDBI_SHA256_LEN, h0);
+    tool_hex(jobs[0].digest, BDBI_SHA256_LEN, h0);
     printf("verify   %u files mapped read-only and re-hashed in %.2f s: %.0f MiB/s, %d "
            "mismatches; sha256(file-0000) = %s\n",
            files, t1 - t0, total_mib / (t1 - t0), failed, h0);

@@ -6,6 +6,8 @@
 
 #include "replay.h"
 
+#include "hex.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -15,16 +17,6 @@
 
 #include "bucketdb/bucketdb.h"
 #include "bucketdb/list.h"
-
-static void hex(const uint8_t *h, char out[65])
-{
-    static const char d[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = d[h[i] >> 4];
-        out[2 * i + 1] = d[h[i] & 15];
-    }
-    out[64] = 0;
-}
 
 static int b64val(int c)
 {
@@ -299,12 +291,12 @@ int replay_main(int argc, char **argv)
         bdb_list_state st;
         bdb_list_state_get(l, &st);
         char h[65], c[65];
-        hex(st.header_hash, h);
+        tool_hex(st.header_hash, 32, h);
         printf("%u %s\n", st.ledger, h);
         if (levels)
             for (int i = 0; i < BDB_LIST_LEVELS; i++) {
-                hex(st.live_curr[i], h);
-                hex(st.live_snap[i], c);
+                tool_hex(st.live_curr[i], 32, h);
+                tool_hex(st.live_snap[i], 32, c);
                 printf("  L%d %s %s\n", i, h, c);
             }
     }

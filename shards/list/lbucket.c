@@ -270,10 +270,11 @@ int bdbi_lbucket_load(bdb_list *l, bdbi_lbucket *b)
     return 0;
 }
 
-/* Imports one canonical bucket file: reads it once, checking every record
- * (framing, types, entry validity, key order), its hash against
- * `expected` and noting where each shard's entries start; copies it into
- * the store as bucket-<hex>.xdr and registers it. */
+/* Imports one canonical bucket file: a first pass checks every record
+ * (framing, types, entry validity, key order) and notes where each
+ * shard's entries start; a second pass, from the page cache, hashes the
+ * bytes (SHA-256 against `expected`, XXH3 for the manifest) while copying
+ * them into the store as bucket-<hex>.xdr, which is then registered. */
 int bdbi_lbucket_import(bdb_list *l, const char *src, int hot, const uint8_t expected[32],
                         bdbi_lbucket **out)
 {
@@ -313,31 +314,50 @@ int bdbi_lbucket_import(bdb_list *l, const char *src, int hot, const uint8_t exp
         while (next + 1 < l->n_shards) starts[++next] = map.len;
         starts[l->n_shards] = map.len;
     }
-    uint8_t hash[32];
-    if (!rc) rc = bdbi_sha256_digest(map.data ? map.data : (const uint8_t *)"", map.len, hash);
-    if (!rc && memcmp(hash, expected, 32) != 0)
-        rc = bdbi_err_at(BDB_ECORRUPT, src, -1, "bucket file does not hash to its expected hash");
     if (!rc && map.len == 0)
         rc = bdbi_err_at(BDB_ECORRUPT, src, -1,
-                         "an empty file is not a bucket (the empty bucket "
-                         "has no file)");
+                         "an empty file is not a bucket (the empty bucket has no file)");
+    /* one pass over the bytes: SHA-256, XXH3 and the copy into the store */
+    uint8_t hash[32];
     bdbi_written w = {0};
+    bdbi_sha256 sha;
+    XXH3_state_t *xxh = NULL;
+    int sha_live = 0;
     if (!rc) {
+        rc = bdbi_sha256_init(&sha);
+        sha_live = !rc;
+    }
+    if (!rc && !(xxh = XXH3_createState())) rc = BDB_ENOMEM;
+    if (!rc) {
+        XXH3_64bits_reset(xxh);
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/bucket-import.xdr", l->dir);
         rc = bdbi_file_create(l->env, path,
                               BDBI_FS_NODIRSYNC | (l->opts.fsync ? 0 : BDBI_FS_NOSYNC), 0, &w.file);
-        for (size_t off = 0; !rc && off < map.len; off += (size_t)1 << 20) {
-            size_t n = map.len - off < ((size_t)1 << 20) ? map.len - off : (size_t)1 << 20;
-            rc = bdbi_file_write(w.file, map.data + off, n);
-            bdbi_map_advise(&map, off, n, BDBI_ADV_DONTNEED);
-        }
+    }
+    for (size_t off = 0; !rc && off < map.len; off += (size_t)1 << 20) {
+        size_t n = map.len - off < ((size_t)1 << 20) ? map.len - off : (size_t)1 << 20;
+        bdbi_sha256_update(&sha, map.data + off, n);
+        XXH3_64bits_update(xxh, map.data + off, n);
+        rc = bdbi_file_write(w.file, map.data + off, n);
+        bdbi_map_advise(&map, off, n, BDBI_ADV_DONTNEED);
+    }
+    if (sha_live) {
+        if (rc)
+            bdbi_sha256_discard(&sha);
+        else
+            bdbi_sha256_final(&sha, hash);
+    }
+    if (!rc && memcmp(hash, expected, 32) != 0)
+        rc = bdbi_err_at(BDB_ECORRUPT, src, -1, "bucket file does not hash to its expected hash");
+    if (!rc) {
         w.size = map.len;
         w.records = records + (protocol >= BDB_PROTOCOL_INIT_META);
-        w.xxh = bdbi_hash64(map.data, map.len, 0);
+        w.xxh = XXH3_64bits_digest(xxh);
         w.starts = starts;
         w.meta_bytes = starts[0];
     }
+    if (xxh) XXH3_freeState(xxh);
     bdbi_munmap(&map);
     if (!rc)
         rc = bdbi_lbucket_adopt(l, hot, protocol, hash, &w, 1, 0, out);

@@ -35,7 +35,8 @@ struct bdbi_pmerge {
     uint8_t *done;
     bdb_merge_counters *mc; /* per task */
     pthread_mutex_t mu;
-    int hashing;
+    int sha_live; /* m->sha holds a state to finalize or discard */
+    int hashing;  /* a task is hashing pieces in line */
     uint32_t next_hash;
     bdbi_sha256 sha;
     uint8_t hash[32]; /* unsplit: the writer's */
@@ -79,7 +80,7 @@ static void pmerge_free(bdbi_pmerge *m)
     bdbi_free(env, BDB_MEM_LIST, m->done, nt);
     bdbi_free(env, BDB_MEM_LIST, m->mc, nt * sizeof *m->mc);
     bdbi_free(env, BDB_MEM_LIST, m->starts, (l->n_shards + 1) * sizeof *m->starts);
-    if (m->hashing >= 0) bdbi_sha256_discard(&m->sha);
+    if (m->sha_live) bdbi_sha256_discard(&m->sha);
     pthread_mutex_destroy(&m->mu);
     bdbi_free(env, BDB_MEM_LIST, m, sizeof *m);
 }
@@ -103,7 +104,6 @@ static bdbi_pmerge *pmerge_new(bdb_list *l, const bdbi_merge_inputs *in)
     atomic_init(&m->refs, 1);
     atomic_init(&m->state, PM_RUNNING);
     pthread_mutex_init(&m->mu, NULL);
-    m->hashing = -1; /* no hash state yet */
     m->l = l;
     m->in = *in;
     size_t ns = in->n_shadows ? in->n_shadows : 1;
@@ -278,9 +278,13 @@ static void finish(bdbi_pmerge *m)
 {
     bdb_list *l = m->l;
     int rc = m->rc;
-    if (!rc && m->split) bdbi_sha256_final(&m->sha, m->hash);
-    if (m->split && m->hashing >= 0 && rc) bdbi_sha256_discard(&m->sha);
-    m->hashing = -1; /* the hash state is consumed */
+    if (m->sha_live) {
+        if (rc)
+            bdbi_sha256_discard(&m->sha);
+        else
+            bdbi_sha256_final(&m->sha, m->hash);
+        m->sha_live = 0;
+    }
     bdbi_lbucket *out = NULL;
     if (!rc)
         rc = bdbi_lbucket_adopt(l, m->in.hot,
@@ -327,7 +331,7 @@ static int piece_done(bdbi_pmerge *m, uint32_t t, int rc)
     pthread_mutex_lock(&m->mu);
     m->done[t] = 1;
     if (rc && !m->rc) m->rc = rc;
-    if (m->hashing > 0) {
+    if (m->hashing) {
         pthread_mutex_unlock(&m->mu);
         return rc;
     }
@@ -360,7 +364,9 @@ static int task_fn(void *arg, bdbi_future *self)
     return piece_done(m, t, rc);
 }
 
-static int decide(bdbi_pmerge *m)
+/* The output protocol; `snap_v` is the snap's version (level 0: the
+ * fresh batch's). */
+static int decide(bdbi_pmerge *m, uint32_t snap_v)
 {
     const bdbi_merge_inputs *in = &m->in;
     bdb_merge_options o;
@@ -372,8 +378,8 @@ static int decide(bdbi_pmerge *m)
     if (in->n_shadows > 64) return bdbi_err(BDB_EINVAL, "too many shadows");
     for (size_t i = 0; i < in->n_shadows; i++)
         sv[i] = in->shadows[i] ? in->shadows[i]->protocol : 0;
-    uint32_t cv = in->curr ? in->curr->protocol : 0, snv = in->snap ? in->snap->protocol : 0;
-    return bdbi_merge_protocol(&o, cv, snv, sv, in->n_shadows, &m->out_protocol);
+    uint32_t cv = in->curr ? in->curr->protocol : 0;
+    return bdbi_merge_protocol(&o, cv, snap_v, sv, in->n_shadows, &m->out_protocol);
 }
 
 int bdbi_pmerge_done(bdb_list *l, int hot, int level, bdbi_lbucket *output, bdbi_pmerge **out)
@@ -422,7 +428,7 @@ int bdbi_pmerge_start(bdb_list *l, const bdbi_merge_inputs *in, bdbi_pmerge **ou
     }
     pthread_mutex_unlock(&l->reg_mu);
 
-    int rc = decide(m);
+    int rc = decide(m, in->snap ? in->snap->protocol : 0);
     if (!rc && !in->curr && !in->snap && !in->n_shadows) {
         /* empty + empty: the empty bucket (no METAENTRY at version 0) */
         pthread_mutex_lock(&l->reg_mu);
@@ -440,7 +446,7 @@ int bdbi_pmerge_start(bdb_list *l, const bdbi_merge_inputs *in, bdbi_pmerge **ou
     if (!rc) rc = alloc_tasks(m, m->split ? l->n_shards : 1);
     if (!rc && m->split) {
         rc = bdbi_sha256_init(&m->sha);
-        if (!rc) m->hashing = 0;
+        m->sha_live = !rc;
     }
     if (rc) {
         bdbi_pmerge_unref(m);
@@ -527,14 +533,7 @@ int bdbi_merge_level0(bdb_list *l, int hot, bdbi_lbucket *curr, const bdbi_mem_b
     bdbi_pmerge *m = pmerge_new(l, &in);
     if (!m) return BDB_ENOMEM;
     m->no_record = 1;
-    /* the fresh bucket's protocol plays the snap's part in the version rule */
-    bdb_merge_options o;
-    bdb_merge_options_init(&o);
-    o.hot = hot;
-    o.max_protocol = protocol;
-    o.level0 = in.level0;
-    int rc = bdbi_merge_protocol(&o, curr ? curr->protocol : 0, fresh->protocol, NULL, 0,
-                                 &m->out_protocol);
+    int rc = decide(m, fresh->protocol);
     if (!rc) rc = alloc_tasks(m, 1);
     if (rc) {
         bdbi_pmerge_unref(m);
