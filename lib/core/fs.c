@@ -114,6 +114,9 @@ struct bdbi_file {
     uint8_t *buf;
     size_t cap, len;  /* write buffer: capacity and bytes held */
     uint64_t flushed; /* bytes handed to write(2) */
+    uint64_t ranged;  /* bytes whose write-back was started */
+    int synced;       /* fsync'd by bdbi_file_sync() when `flushed` was synced_at */
+    uint64_t synced_at;
 };
 
 int bdbi_fs_is_tmp_name(const char *name)
@@ -217,10 +220,25 @@ static int write_all(bdbi_file *f, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* Write-back of a durable file is started every WRITEBACK_STEP bytes, as
+ * RocksDB's bytes_per_sync does: a large merge output then trickles to the
+ * disk while it is written instead of landing as one burst at its fsync,
+ * which would stall every small fsync (level 0, manifest) behind it. */
+#define WRITEBACK_STEP (8u << 20)
+
+static void start_writeback(bdbi_file *f)
+{
+    if ((f->flags & BDBI_FS_NOSYNC) || f->flushed - f->ranged < WRITEBACK_STEP) return;
+    (void)sync_file_range(f->fd, (off64_t)f->ranged, (off64_t)(f->flushed - f->ranged),
+                          SYNC_FILE_RANGE_WRITE);
+    f->ranged = f->flushed;
+}
+
 static int flush(bdbi_file *f)
 {
     int rc = f->len ? write_all(f, f->buf, f->len) : 0;
     f->len = 0;
+    if (!rc) start_writeback(f);
     return rc;
 }
 
@@ -238,6 +256,26 @@ int bdbi_file_flush(bdbi_file *f)
     return flush(f);
 }
 
+static int sync_data(bdbi_file *f)
+{
+    if (f->flags & BDBI_FS_NOSYNC) return 0;
+    if (f->synced && f->synced_at == f->flushed) return 0;
+    int e = bdbi_fs_fault(f->env, BDB_FS_FSYNC, f->tmp);
+    if (e || fsync(f->fd) != 0)
+        return bdbi_err_sys(e ? e : errno, f->path, "fsync of %s failed", f->tmp);
+    f->synced = 1;
+    f->synced_at = f->flushed;
+    return 0;
+}
+
+int bdbi_file_sync(bdbi_file *f)
+{
+    int rc = bdbi_file_flush(f);
+    if (!rc) rc = sync_data(f);
+    if (rc && !f->err) f->err = rc;
+    return rc;
+}
+
 const char *bdbi_file_tmp_path(const bdbi_file *f)
 {
     return f->tmp;
@@ -250,7 +288,11 @@ int bdbi_file_write(bdbi_file *f, const void *buf, size_t n)
     if (f->len + n > f->cap) {
         int rc = flush(f);
         if (rc) return rc;
-        if (n >= f->cap) return write_all(f, buf, n); /* large: skip the copy */
+        if (n >= f->cap) { /* large: skip the copy */
+            rc = write_all(f, buf, n);
+            if (!rc) start_writeback(f);
+            return rc;
+        }
     }
     memcpy(f->buf + f->len, buf, n);
     f->len += n;
@@ -317,11 +359,7 @@ int bdbi_file_commit(bdbi_file *f)
 {
     bdb_env *env = f->env;
     int rc = f->err ? poisoned(f) : flush(f);
-    if (rc == 0 && !(f->flags & BDBI_FS_NOSYNC)) {
-        int e = bdbi_fs_fault(env, BDB_FS_FSYNC, f->tmp);
-        if (e || fsync(f->fd) != 0)
-            rc = bdbi_err_sys(e ? e : errno, f->path, "fsync of %s failed", f->tmp);
-    }
+    if (rc == 0) rc = sync_data(f);
     if (rc == 0) {
         int fd = f->fd;
         f->fd = -1;
@@ -454,6 +492,25 @@ int bdbi_fs_unlink(bdb_env *env, const char *path)
     if (e) return bdbi_err_sys(e, path, "cannot remove file");
     if (unlink(path) != 0 && errno != ENOENT)
         return bdbi_err_sys(errno, path, "cannot remove file");
+    return 0;
+}
+
+int bdbi_fs_retire(bdb_env *env, const char *path, char *trash, size_t cap)
+{
+    size_t dl = dir_prefix_len(path);
+    uint64_t seq = atomic_fetch_add_explicit(&env->tmp_seq, 1, memory_order_relaxed);
+    if ((size_t)snprintf(trash, cap, "%.*s" TMP_PREFIX "%ld-%" PRIu64 "-gc-%s", (int)dl, path,
+                         (long)getpid(), seq, path + dl) >= cap)
+        return bdbi_err(BDB_EINVAL, "path too long to retire: %s", path);
+    int e = bdbi_fs_fault(env, BDB_FS_RENAME, path);
+    if (e) return bdbi_err_sys(e, path, "cannot retire file");
+    if (rename(path, trash) != 0) {
+        if (errno == ENOENT) {
+            trash[0] = 0;
+            return 0;
+        }
+        return bdbi_err_sys(errno, path, "cannot retire file");
+    }
     return 0;
 }
 

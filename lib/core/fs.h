@@ -47,6 +47,11 @@ uint64_t bdbi_file_size(const bdbi_file *f);
  * read back through bdbi_file_tmp_path() before the commit. */
 int bdbi_file_flush(bdbi_file *f);
 
+/* Flushes and fsyncs the file's data now (unless BDBI_FS_NOSYNC), so that
+ * a later bdbi_file_commit() of the unchanged file only renames: the slow
+ * part can run outside the caller's locks. */
+int bdbi_file_sync(bdbi_file *f);
+
 /* The temporary file's path (valid until commit or abort). */
 const char *bdbi_file_tmp_path(const bdbi_file *f);
 
@@ -79,6 +84,13 @@ int bdbi_fs_mkdirs(bdb_env *env, const char *path);
 
 /* Removes the file `path`; a missing file is not an error. */
 int bdbi_fs_unlink(bdb_env *env, const char *path);
+
+/* Renames the file `path` to a new temporary name in its directory
+ * (stored in `trash`, capacity `cap`; "" if `path` did not exist), so
+ * that it can be unlinked later, off a latency-sensitive path, without
+ * the risk of removing a file created under the old name meanwhile.
+ * Leftover trash is a temporary name: stores remove it at open. */
+int bdbi_fs_retire(bdb_env *env, const char *path, char *trash, size_t cap);
 
 /* fsyncs the directory `path`. */
 int bdbi_fs_fsync_dir(bdb_env *env, const char *path);

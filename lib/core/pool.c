@@ -137,11 +137,11 @@ static void cancel_taken_locked(bdbi_pool *p, bdbi_future *f)
     unref_locked(f);
 }
 
-/* Pops the most urgent task and runs it; the mutex is held on entry and
+/* Runs the queued task at heap index i; the mutex is held on entry and
  * on return, and released while the task runs. */
-static void run_one_locked(bdbi_pool *p)
+static void run_at_locked(bdbi_pool *p, size_t i)
 {
-    bdbi_future *f = heap_take(p, 0);
+    bdbi_future *f = heap_take(p, i);
     f->state = F_RUNNING;
     p->running++;
     pthread_mutex_unlock(&p->mu);
@@ -153,6 +153,12 @@ static void run_one_locked(bdbi_pool *p)
     p->completed++;
     pthread_cond_broadcast(&p->done_cv);
     unref_locked(f);
+}
+
+/* Pops the most urgent task and runs it. */
+static void run_one_locked(bdbi_pool *p)
+{
+    run_at_locked(p, 0);
 }
 
 struct worker {
@@ -293,6 +299,16 @@ int bdbi_future_wait(bdbi_future *f)
     int rc = f->rc;
     pthread_mutex_unlock(&p->mu);
     return rc;
+}
+
+int bdbi_future_claim(bdbi_future *f)
+{
+    bdbi_pool *p = f->pool;
+    pthread_mutex_lock(&p->mu);
+    int queued = f->state == F_QUEUED;
+    if (queued) run_at_locked(p, f->slot);
+    pthread_mutex_unlock(&p->mu);
+    return queued;
 }
 
 int bdbi_future_poll(bdbi_future *f, int *rc)

@@ -39,6 +39,13 @@ int bdbi_pool_submit(bdbi_pool *p, bdbi_task_fn fn, void *arg, uint64_t deadline
  * queued tasks while it waits. */
 int bdbi_future_wait(bdbi_future *f);
 
+/* If the task is still queued, takes it off the queue and runs it on the
+ * calling thread now, returning 1 once it has run; otherwise returns 0
+ * (it is running elsewhere or finished). For a waiter that needs this
+ * result before anything else: it does the work instead of sitting idle
+ * behind longer tasks that hold every worker. */
+int bdbi_future_claim(bdbi_future *f);
+
 /* Returns 1 and stores the result in *rc if the task is finished (ran or
  * was canceled), else 0. Never blocks. */
 int bdbi_future_poll(bdbi_future *f, int *rc);

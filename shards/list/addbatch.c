@@ -8,6 +8,15 @@
 #include "core/alloc.h"
 #include "core/error.h"
 
+#include <time.h>
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Spills from level 10 down, then the synchronous level-0 merge. */
 static int list_add(bdb_list *l, bdbi_llist *list, uint32_t ledger, uint32_t protocol,
                     const bdbi_mem_bucket *fresh)
@@ -31,7 +40,9 @@ static int list_add(bdb_list *l, bdbi_llist *list, uint32_t ledger, uint32_t pro
         /* commit(): the merge prepared at the previous spill becomes curr */
         if (lv[i].next) {
             bdbi_lbucket *out;
+            uint64_t t0 = bdbi_pmerge_finished(lv[i].next) ? 0 : now_ns();
             int rc = bdbi_pmerge_resolve(lv[i].next, &out);
+            if (t0) l->last.merge_wait_ns += now_ns() - t0;
             if (rc) return rc;
             bdbi_lbucket_unref(l, lv[i].curr);
             lv[i].curr = out;
@@ -57,7 +68,9 @@ static int list_add(bdb_list *l, bdbi_llist *list, uint32_t ledger, uint32_t pro
         if (rc) return rc;
     }
     bdbi_lbucket *out;
+    uint64_t t0 = now_ns();
     int rc = bdbi_merge_level0(l, list->hot, lv[0].curr, fresh, protocol, &out);
+    l->last.level0_ns += now_ns() - t0;
     if (rc) return rc;
     bdbi_lbucket_unref(l, lv[0].curr);
     lv[0].curr = out;
@@ -143,6 +156,7 @@ BDB_API int bdb_list_add_batch(bdb_list *l, uint32_t ledger, uint32_t protocol,
                                    &f);
     if (rc) return rc;
 
+    memset(&l->last, 0, sizeof l->last);
     /* from here on a failure leaves the in-memory lists half-changed: the
      * store refuses further batches and reopening returns the last
      * committed ledger */
@@ -152,16 +166,20 @@ BDB_API int bdb_list_add_batch(bdb_list *l, uint32_t ledger, uint32_t protocol,
     if (!rc) rc = list_add(l, &l->live, ledger, protocol, bdbi_fresh_mem_bucket(f));
     bdbi_fresh_mem_free(l->env, f);
     drop_staged(l);
+    uint64_t t0 = now_ns();
     if (!rc) {
         l->ledger = ledger;
         l->protocol = protocol;
         rc = bdbi_manifest_write(l);
     }
+    l->last.manifest_ns = now_ns() - t0;
+    t0 = now_ns();
     if (!rc) rc = bdbi_view_publish(l);
     if (rc) {
         l->poisoned = 1;
         return rc;
     }
     (void)bdbi_list_gc(l); /* a file left behind is removed by a later GC or open */
+    l->last.gc_ns = now_ns() - t0;
     return 0;
 }

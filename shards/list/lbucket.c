@@ -235,13 +235,6 @@ int bdbi_lbucket_adopt(bdb_list *l, int hot, uint32_t protocol, const uint8_t ha
     return 0;
 }
 
-void bdbi_lbucket_delete_files(bdb_list *l, const bdbi_lbucket *b)
-{
-    char path[PATH_MAX];
-    for (uint32_t f = 0; f < b->n_files; f++)
-        if (!bdbi_lbucket_path(l, b, f, path, sizeof path)) (void)bdbi_fs_unlink(l->env, path);
-}
-
 int bdbi_lbucket_load(bdb_list *l, bdbi_lbucket *b)
 {
     char path[PATH_MAX];

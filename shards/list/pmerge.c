@@ -228,6 +228,12 @@ static int run_task(bdbi_pmerge *m, uint32_t t, const bdbi_mem_bucket *fresh)
     bdbi_writer_result res = {.starts = m->split ? starts_split : m->starts};
     rc = bdbi_bucket_writer_finish_ext(w, &info, &res);
     if (rc) return rc;
+    /* the data reaches the disk here, in the task, so that adopting the
+     * output under reg_mu only renames (a level-0 commit waits for reg_mu) */
+    if (res.file && (rc = bdbi_file_sync(res.file)) != 0) {
+        bdbi_file_abort(res.file);
+        return rc;
+    }
     bdbi_written *p = &m->pieces[t];
     p->file = res.file;
     p->size = info.bytes;
@@ -512,6 +518,12 @@ bdbi_lbucket *bdbi_pmerge_output(bdbi_pmerge *m, int *finished)
 int bdbi_pmerge_resolve(bdbi_pmerge *m, bdbi_lbucket **out)
 {
     *out = NULL;
+    /* a commit that needs this merge does its queued pieces itself rather
+     * than wait behind longer tasks (a deep merge's pieces) holding every
+     * worker: a small merge then never makes add_batch wait for a large
+     * one */
+    for (uint32_t t = 0; m->futs && t < m->n_tasks; t++)
+        if (m->futs[t]) (void)bdbi_future_claim(m->futs[t]);
     bdbi_pmerge_wait(m);
     int st = atomic_load_explicit(&m->state, memory_order_acquire);
     if (st == PM_FAILED) return m->rc ? m->rc : BDB_EINTERNAL;

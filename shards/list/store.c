@@ -148,6 +148,8 @@ static void list_free(bdb_list *l)
     atomic_store(&l->stop, 1);
     free_list_levels(l, &l->live);
     free_list_levels(l, &l->hot);
+    bdbi_list_gc_wait(l, 0);
+    if (l->gc_futs) bdbi_free(env, BDB_MEM_LIST, l->gc_futs, l->gc_cap * sizeof *l->gc_futs);
     bdbi_view_retire(l);
     bdbi_fresh_mem_free(env, l->staged_hot.fresh);
     for (size_t i = 0; i < l->reg_cap; i++)
@@ -204,8 +206,80 @@ int bdbi_list_cleanup(bdb_list *l, uint32_t keep_ledger)
     return 0;
 }
 
+/* The files of GC'd buckets, already renamed to trash names, are unlinked
+ * on the pool: unlinking a large file takes milliseconds that add_batch
+ * should not spend. */
+typedef struct gc_batch {
+    bdb_env *env;
+    char *paths; /* NUL-separated */
+    size_t len, cap;
+} gc_batch;
+
+static int gc_append(bdb_env *env, gc_batch *g, const char *path)
+{
+    size_t n = strlen(path) + 1;
+    if (g->len + n > g->cap) {
+        size_t ncap = g->cap ? g->cap * 2 : 4096;
+        while (ncap < g->len + n) ncap *= 2;
+        char *p = bdbi_realloc(env, BDB_MEM_LIST, g->paths, g->cap, ncap);
+        if (!p) return BDB_ENOMEM;
+        g->paths = p;
+        g->cap = ncap;
+    }
+    memcpy(g->paths + g->len, path, n);
+    g->len += n;
+    return 0;
+}
+
+static void gc_unlink_all(gc_batch *g)
+{
+    for (size_t i = 0; i < g->len; i += strlen(g->paths + i) + 1)
+        (void)bdbi_fs_unlink(g->env, g->paths + i);
+    bdbi_free(g->env, BDB_MEM_LIST, g->paths, g->cap);
+    bdbi_free(g->env, BDB_MEM_LIST, g, sizeof *g);
+}
+
+static int gc_task(void *arg, bdbi_future *self)
+{
+    (void)self;
+    gc_unlink_all(arg);
+    return 0;
+}
+
+/* Retires the files of `b` into `g` (unlinks them now if that fails). */
+static void gc_retire(bdb_list *l, const bdbi_lbucket *b, gc_batch *g)
+{
+    char path[PATH_MAX], trash[PATH_MAX + 64];
+    for (uint32_t f = 0; f < b->n_files; f++) {
+        if (bdbi_lbucket_path(l, b, f, path, sizeof path)) continue;
+        if (!g || bdbi_fs_retire(l->env, path, trash, sizeof trash) != 0)
+            (void)bdbi_fs_unlink(l->env, path);
+        else if (trash[0] && gc_append(l->env, g, trash) != 0)
+            (void)bdbi_fs_unlink(l->env, trash);
+    }
+}
+
+void bdbi_list_gc_wait(bdb_list *l, int done_only)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < l->gc_n; i++) {
+        bdbi_future *f = l->gc_futs[i];
+        int rc;
+        if (done_only && !bdbi_future_poll(f, &rc)) {
+            l->gc_futs[keep++] = f;
+            continue;
+        }
+        if (!done_only && !bdbi_future_claim(f)) (void)bdbi_future_wait(f);
+        bdbi_future_release(f);
+    }
+    l->gc_n = keep;
+}
+
 int bdbi_list_gc(bdb_list *l)
 {
+    bdbi_list_gc_wait(l, 1);
+    gc_batch *g = bdbi_calloc(l->env, BDB_MEM_LIST, 1, sizeof *g);
+    if (g) g->env = l->env;
     pthread_mutex_lock(&l->reg_mu);
     for (size_t i = 0; i < l->reg_cap; i++) {
         bdbi_lbucket **pp = &l->reg[i];
@@ -220,11 +294,30 @@ int bdbi_list_gc(bdb_list *l)
             l->reg_n--;
             size_t n;
             (void)bdbi_mergemap_forget_producing(l->mergemap, b->hash, &n);
-            bdbi_lbucket_delete_files(l, b);
+            gc_retire(l, b, g);
             bdbi_lbucket_unref(l, b);
         }
     }
     pthread_mutex_unlock(&l->reg_mu);
+    if (!g) return 0;
+    if (!g->len) {
+        gc_unlink_all(g);
+        return 0;
+    }
+    bdbi_future *f = NULL;
+    if (l->gc_n == l->gc_cap) {
+        size_t ncap = l->gc_cap ? 2 * l->gc_cap : 8;
+        bdbi_future **a =
+            bdbi_realloc(l->env, BDB_MEM_LIST, l->gc_futs, l->gc_cap * sizeof *a, ncap * sizeof *a);
+        if (a) {
+            l->gc_futs = a;
+            l->gc_cap = ncap;
+        }
+    }
+    if (l->gc_n == l->gc_cap || bdbi_pool_submit(l->env->pool, gc_task, g, l->ledger, &f) != 0)
+        gc_unlink_all(g); /* no room to track it, or no pool: do it now */
+    else
+        l->gc_futs[l->gc_n++] = f;
     return 0;
 }
 
@@ -312,5 +405,6 @@ BDB_API int bdb_list_wait_merges(bdb_list *l)
             bdbi_lbucket_unref(l, o);
             if (r && !rc) rc = r;
         }
+    bdbi_list_gc_wait(l, 0);
     return rc;
 }

@@ -102,6 +102,18 @@ struct bdb_list {
         bdbi_fresh_mem *fresh;
     } staged_hot;
 
+    /* where the last add_batch spent its time, for benchmarks */
+    struct {
+        uint64_t merge_wait_ns; /* committing merges that were not finished */
+        uint64_t level0_ns;     /* the synchronous level-0 merges */
+        uint64_t manifest_ns;   /* the manifest, written durably */
+        uint64_t gc_ns;         /* publication of the view and GC */
+    } last;
+
+    /* background deletions of GC'd files (writer's) */
+    bdbi_future **gc_futs;
+    size_t gc_n, gc_cap;
+
     bdb_list_view *view; /* RCU-published current view */
     _Atomic long user_views;
     _Atomic int stop; /* merges stop (close) */
@@ -138,8 +150,6 @@ int bdbi_lbucket_adopt(bdb_list *l, int hot, uint32_t protocol, const uint8_t ha
  * bucket of the store; an already registered hash is reused. */
 int bdbi_lbucket_import(bdb_list *l, const char *src, int hot, const uint8_t expected[32],
                         bdbi_lbucket **out);
-/* Removes the bucket's files (GC). */
-void bdbi_lbucket_delete_files(bdb_list *l, const bdbi_lbucket *b);
 /* Builds a bucket object from its manifest description (files checked to
  * exist with the given sizes); takes ownership of files and ranges. */
 int bdbi_lbucket_load(bdb_list *l, bdbi_lbucket *b);
@@ -186,6 +196,9 @@ void bdbi_view_retire(bdb_list *l);
 
 /* ---- store (store.c) ---- */
 int bdbi_list_gc(bdb_list *l);
+/* Waits for the background deletions GC started (all, or with `done_only`
+ * just releases those that finished). */
+void bdbi_list_gc_wait(bdb_list *l, int done_only);
 /* Removes temporary files, bucket files no registered bucket uses and
  * manifests other than MANIFEST-<keep_ledger>. */
 int bdbi_list_cleanup(bdb_list *l, uint32_t keep_ledger);

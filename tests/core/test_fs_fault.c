@@ -417,3 +417,81 @@ Test(fault_helper, exact_under_threads)
     cr_assert_eq(fault_seen(&p, BDB_FS_WRITE), 2 * HOOK_THREADS * HOOK_CALLS);
     cr_assert_eq(fault_injected(&p, BDB_FS_WRITE), 1 + HOOK_THREADS * HOOK_CALLS - 30000);
 }
+
+/* ------------------------------------------------------------------ */
+/* Syncing ahead of the commit, and retiring files                    */
+/* ------------------------------------------------------------------ */
+
+/* bdbi_file_sync() does the data fsync, so the commit of the unchanged
+ * file fsyncs only the directory; data written after the sync is fsync'd
+ * again by the commit. */
+Test(fs_fault, sync_ahead_makes_commit_skip_the_data_fsync)
+{
+    bdb_env *env = open_env(&g_plan);
+    char path[PATH_MAX];
+    in_dir(path, "ahead.bin");
+    bdbi_file *f;
+    cr_assert_eq(bdbi_file_create(env, path, 0, BUF, &f), 0);
+    cr_assert_eq(bdbi_file_write(f, "abc", 3), 0);
+    cr_assert_eq(bdbi_file_sync(f), 0);
+    cr_assert_eq(fault_seen(&g_plan, BDB_FS_FSYNC), 1);
+    cr_assert_eq(bdbi_file_commit(f), 0);
+    cr_assert_eq(fault_seen(&g_plan, BDB_FS_FSYNC), 2, "commit fsync'd the synced data again");
+    assert_file_eq(path, "abc", 3);
+
+    in_dir(path, "later.bin");
+    cr_assert_eq(bdbi_file_create(env, path, 0, BUF, &f), 0);
+    cr_assert_eq(bdbi_file_write(f, "abc", 3), 0);
+    cr_assert_eq(bdbi_file_sync(f), 0);
+    cr_assert_eq(bdbi_file_write(f, "def", 3), 0);
+    cr_assert_eq(bdbi_file_commit(f), 0);
+    cr_assert_eq(fault_seen(&g_plan, BDB_FS_FSYNC), 5, "data written after the sync not fsync'd");
+    assert_file_eq(path, "abcdef", 6);
+    cr_assert_eq(bdb_env_close(env), 0);
+}
+
+/* A failed sync poisons the file: the commit fails and leaves nothing. */
+Test(fs_fault, failed_sync_poisons_the_file)
+{
+    bdb_env *env = open_env(&g_plan);
+    char path[PATH_MAX];
+    in_dir(path, "badsync.bin");
+    bdbi_file *f;
+    cr_assert_eq(bdbi_file_create(env, path, 0, BUF, &f), 0);
+    cr_assert_eq(bdbi_file_write(f, "abc", 3), 0);
+    fault_arm(&g_plan, BDB_FS_FSYNC, EIO, 1, FAULT_ONCE, NULL);
+    assert_error(bdbi_file_sync(f), BDB_EIO, EIO, path, "sync");
+    cr_assert_eq(bdbi_file_commit(f), BDB_EIO);
+    cr_assert_not(file_exists(path));
+    assert_no_tmp(g_dir);
+    cr_assert_eq(bdb_env_close(env), 0);
+}
+
+/* Retiring moves the file to a temporary name (removed by stores at
+ * open), so a new file under the old name survives the later unlink. */
+Test(fs_fault, retire_moves_the_file_out_of_the_way)
+{
+    bdb_env *env = open_env(&g_plan);
+    char path[PATH_MAX], trash[PATH_MAX + 64];
+    in_dir(path, "old.bin");
+    write_plain(path, "old", 3);
+    cr_assert_eq(bdbi_fs_retire(env, path, trash, sizeof trash), 0);
+    cr_assert_not(file_exists(path));
+    assert_file_eq(trash, "old", 3);
+    const char *base = strrchr(trash, '/') + 1;
+    cr_assert(bdbi_fs_is_tmp_name(base), "%s is not a temporary name", base);
+    write_plain(path, "new", 3);
+    cr_assert_eq(bdbi_fs_unlink(env, trash), 0);
+    assert_file_eq(path, "new", 3);
+    /* a missing file retires to nothing */
+    in_dir(path, "absent.bin");
+    cr_assert_eq(bdbi_fs_retire(env, path, trash, sizeof trash), 0);
+    cr_assert_str_eq(trash, "");
+    /* a failed rename leaves the file where it was */
+    in_dir(path, "stays.bin");
+    write_plain(path, "x", 1);
+    fault_arm(&g_plan, BDB_FS_RENAME, EIO, 1, FAULT_ONCE, NULL);
+    assert_error(bdbi_fs_retire(env, path, trash, sizeof trash), BDB_EIO, EIO, path, "retire");
+    assert_file_eq(path, "x", 1);
+    cr_assert_eq(bdb_env_close(env), 0);
+}

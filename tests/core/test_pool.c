@@ -524,3 +524,57 @@ Test(pool, stats_and_memory_accounting)
     gate_destroy(&g);
     close_env(env);
 }
+
+/* ------------------------------------------------------------------ */
+/* Claiming a queued task                                             */
+/* ------------------------------------------------------------------ */
+
+static _Thread_local int tls_marker;
+
+static int mark_thread_task(void *arg, bdbi_future *self)
+{
+    (void)self;
+    *(int **)arg = &tls_marker; /* which thread ran it */
+    return 7;
+}
+
+/* A queued task claimed by a waiter runs on the waiter's thread at once,
+ * even behind a worker that is busy, and only once; a claim of a task
+ * that already ran returns 0 and leaves its result. */
+Test(pool, claim_runs_a_queued_task_here)
+{
+    bdb_env *env = open_env(1, 0);
+    bdbi_pool *p = env->pool;
+    struct gate g;
+    gate_init(&g, 0);
+    bdbi_future *gf = block_worker(p, &g);
+    int *ran_on = NULL;
+    bdbi_future *f;
+    cr_assert_eq(bdbi_pool_submit(p, mark_thread_task, &ran_on, 5, &f), 0);
+    bdb_pool_stats b;
+    bdbi_pool_stats(p, &b);
+    cr_assert_eq(b.queued, 1);
+    cr_assert_eq(bdbi_future_claim(f), 1);
+    cr_assert_eq(ran_on, &tls_marker, "the claimed task ran on another thread");
+    int rc;
+    cr_assert_eq(bdbi_future_poll(f, &rc), 1);
+    cr_assert_eq(rc, 7);
+    cr_assert_eq(bdbi_future_claim(f), 0, "a finished task was claimed again");
+    bdbi_pool_stats(p, &b);
+    cr_assert_eq(b.queued, 0);
+    gate_open(&g);
+    cr_assert_eq(bdbi_future_wait(gf), 0);
+    /* a task the worker already runs cannot be claimed */
+    gate_destroy(&g);
+    gate_init(&g, 0);
+    bdbi_future *gf2 = block_worker(p, &g);
+    cr_assert_eq(bdbi_future_claim(gf2), 0);
+    gate_open(&g);
+    cr_assert_eq(bdbi_future_wait(gf2), 0);
+    cr_assert_eq(bdbi_future_wait(f), 7);
+    bdbi_future_release(f);
+    bdbi_future_release(gf);
+    bdbi_future_release(gf2);
+    gate_destroy(&g);
+    close_env(env);
+}
