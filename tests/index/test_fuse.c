@@ -222,6 +222,43 @@ Test(fuse, all_keys_equal)
     }
 }
 
+/* Distinct keys among which a few are repeated 200 to 300 times: the cells
+ * of a repeated key then count past 255 together with other keys, which a
+ * byte counter and an XOR of hashes could take for a cell with one key. */
+Test(fuse, heavy_mixed_multiplicities)
+{
+    uint64_t s = 77;
+    for (int trial = 0; trial < 20; trial++) {
+        size_t distinct = 2000, heavy = 30, n = 0;
+        uint64_t *d = members(distinct, 1000 + (uint64_t)trial);
+        size_t *mult = malloc(distinct * sizeof *mult);
+        cr_assert_not_null(mult);
+        for (size_t i = 0; i < distinct; i++) {
+            mult[i] = i < heavy ? 200 + splitmix(&s) % 101 : 1;
+            n += mult[i];
+        }
+        uint64_t *k = malloc(n * sizeof *k);
+        cr_assert_not_null(k);
+        size_t at = 0;
+        for (size_t i = 0; i < distinct; i++)
+            for (size_t j = 0; j < mult[i]; j++) k[at++] = d[i];
+        for (size_t i = n - 1; i > 0; i--) {
+            size_t j = splitmix(&s) % (i + 1);
+            uint64_t t = k[i];
+            k[i] = k[j];
+            k[j] = t;
+        }
+        for (int w = 0; w < 2; w++) {
+            bdbi_fuse *f = build(k, n, widths[w]);
+            cr_assert_eq(misses(f, d, distinct), 0, "trial %d", trial);
+            bdbi_fuse_free(env, f);
+        }
+        free(k);
+        free(mult);
+        free(d);
+    }
+}
+
 Test(fuse, one_duplicate_among_many)
 {
     size_t n = 5001;
