@@ -401,17 +401,23 @@ int bdbi_fuse_build(bdb_env *env, const uint64_t *keys, size_t n, int fp_bits, u
     const uint64_t *set = keys;
     size_t m = n;
     uint64_t seed = 0;
-    int ok = 0;
+    int ok = 0, deduped = 0;
     for (int t = 0; rc == 0 && t < MAX_TRIES && !ok; t++) {
         seed = mix64(seed_hint + (uint64_t)t * 0x9e3779b97f4a7c15ull);
         if (peel(&s, &g, set, m, seed) == m) {
             ok = 1;
-        } else if (!s.uniq) {
+        } else if (!deduped) {
+            deduped = 1;
             rc = dedupe(&s, keys, n, &m);
             if (rc == 0 && m < n) {
                 set = s.uniq;
                 geom_for(&g, m);
                 rc = scratch_reserve(&s, g.array_len, m);
+            } else if (rc == 0) {
+                /* bad luck, not duplicates: the copy is not needed */
+                bdbi_free(env, CAT, s.uniq, s.uniq_cap * sizeof *s.uniq);
+                s.uniq = NULL;
+                s.uniq_cap = 0;
             }
         }
     }
