@@ -20,10 +20,11 @@
 /* An entry. Key and value never change once the node is published, so a
  * reader that reached it through a slot can compare and copy without
  * coordinating with writers; an update publishes a new node instead. Only
- * `stamp` is written after publication (by readers, atomically), and `pos`
- * by writers, which readers never read. Unpublished nodes are freed after
- * an RCU grace period, so a reader's node stays valid until its read-side
- * section ends. */
+ * `stamp` is written after publication (atomically, by readers). `pos`, the
+ * entry's place in dense[], is set before publication too: when the entry
+ * moves in the table, dense[pos] changes, not the node. Unpublished nodes
+ * are freed after an RCU grace period, so a reader's node stays valid
+ * until its read-side section ends. */
 struct node {
     struct rcu_head head;
     bdb_env *env; /* the RCU callback has nothing else to reach it by */
@@ -70,8 +71,7 @@ struct bdbi_cache {
     _Atomic uint64_t clock;
     char pad1[64];
 
-    /* writer side: everything below is written only by the holder of
-     * `busy`, except `skipped` */
+    /* writer side: written only by the holder of `busy`, except `skipped` */
     _Atomic int busy;
     uint32_t *dense; /* slot index of every resident entry, [0, count) */
     _Atomic size_t count;

@@ -9,10 +9,10 @@
  * lives and dies with its piece. Absent keys are never cached; that is
  * the caller's job, as is offering an entry after a disk read found it.
  *
- * Lookups take no lock and write no shared cache line except a hot
- * entry's access stamp; any number of threads may look up and insert at
- * once (docs/entry-cache.md). A NULL cache, which is what capacity 0
- * creates, is valid everywhere: it caches and meters nothing. */
+ * Lookups take no lock; the only memory they write is the found entry's
+ * access stamp (when it changes) and a per-thread hit counter. Any number
+ * of threads may look up and insert at once (docs/entry-cache.md). A NULL cache, which is what
+ * capacity 0 creates, is valid everywhere: it caches and meters nothing. */
 #ifndef BDB_CACHE_CACHE_H
 #define BDB_CACHE_CACHE_H
 
