@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 #include "core/error.h"
+#include "core/pool.h"
 #include "xdr/schema.h"
 
 BDB_API void bdb_merge_options_init(bdb_merge_options *opts)
@@ -198,8 +199,11 @@ static int merge_loop(input *old, input *new, input *shadows, size_t n_shadows, 
     unsigned steps = 0;
     while (!rc && (old->live || new->live)) {
         /* like stellar-core, a merge checks every 1000 steps whether to stop */
-        if (stop && ++steps % 1000 == 0 && atomic_load_explicit(stop, memory_order_relaxed))
-            return bdbi_err(BDB_ECANCELED, "merge stopped");
+        if (++steps % 1000 == 0) {
+            if (stop && atomic_load_explicit(stop, memory_order_relaxed))
+                return bdbi_err(BDB_ECANCELED, "merge stopped");
+            (void)bdbi_pool_yield(); /* a merge due sooner goes first */
+        }
         int c = !new->live ? -1 : !old->live ? 1 : cmp_items(&old->it, &new->it);
         if (c < 0) {
             mc->old_entries_default_accepted++;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,9 +44,11 @@ struct bdbi_pool {
     unsigned nthreads, started;
     struct worker *workers;
     uint64_t submitted, completed, canceled, running;
+    _Atomic uint64_t min_deadline; /* of the queue's head, BDBI_NO_DEADLINE when empty */
 };
 
 static _Thread_local bdbi_pool *tls_pool;
+static _Thread_local uint64_t tls_deadline = BDBI_NO_DEADLINE; /* of the task running here */
 
 bdbi_pool *bdbi_pool_current(void)
 {
@@ -93,6 +96,13 @@ static void sift_down(bdbi_pool *p, size_t i)
     heap_set(p, i, f);
 }
 
+/* Publishes the head's deadline for bdbi_pool_yield()'s lock-free check. */
+static void note_min(bdbi_pool *p)
+{
+    atomic_store_explicit(&p->min_deadline, p->n ? p->heap[0]->deadline : BDBI_NO_DEADLINE,
+                          memory_order_relaxed);
+}
+
 /* Removes and returns the heap element at index i. */
 static bdbi_future *heap_take(bdbi_pool *p, size_t i)
 {
@@ -115,6 +125,7 @@ static bdbi_future *heap_take(bdbi_pool *p, size_t i)
             p->cap = ncap;
         }
     }
+    note_min(p);
     return f;
 }
 
@@ -145,7 +156,10 @@ static void run_at_locked(bdbi_pool *p, size_t i)
     f->state = F_RUNNING;
     p->running++;
     pthread_mutex_unlock(&p->mu);
+    uint64_t outer = tls_deadline;
+    tls_deadline = f->deadline;
     int rc = f->fn(f->arg, f);
+    tls_deadline = outer;
     pthread_mutex_lock(&p->mu);
     f->rc = rc;
     f->state = F_DONE;
@@ -159,6 +173,21 @@ static void run_at_locked(bdbi_pool *p, size_t i)
 static void run_one_locked(bdbi_pool *p)
 {
     run_at_locked(p, 0);
+}
+
+int bdbi_pool_yield(void)
+{
+    bdbi_pool *p = tls_pool;
+    if (!p || atomic_load_explicit(&p->min_deadline, memory_order_relaxed) >= tls_deadline)
+        return 0;
+    int ran = 0;
+    pthread_mutex_lock(&p->mu);
+    while (p->n > 0 && p->heap[0]->deadline < tls_deadline && !p->stopping) {
+        run_one_locked(p);
+        ran++;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return ran;
 }
 
 struct worker {
@@ -204,6 +233,7 @@ int bdbi_pool_create(bdb_env *env, unsigned threads, size_t max_queued, bdbi_poo
     if (!p) return BDB_ENOMEM;
     p->env = env;
     p->max_queued = max_queued;
+    atomic_init(&p->min_deadline, BDBI_NO_DEADLINE);
     p->nthreads = threads;
     p->cap = HEAP_MIN_CAP;
     p->heap = bdbi_malloc(env, BDB_MEM_POOL, p->cap * sizeof *p->heap);
@@ -274,6 +304,7 @@ int bdbi_pool_submit(bdbi_pool *p, bdbi_task_fn fn, void *arg, uint64_t deadline
     f->seq = p->seq++;
     p->heap[p->n] = f;
     sift_up(p, p->n++);
+    note_min(p);
     p->submitted++;
     pthread_cond_signal(&p->work_cv);
     if (p->helpers_waiting) pthread_cond_broadcast(&p->done_cv);

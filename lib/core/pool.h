@@ -46,6 +46,13 @@ int bdbi_future_wait(bdbi_future *f);
  * behind longer tasks that hold every worker. */
 int bdbi_future_claim(bdbi_future *f);
 
+/* Called by a long task at points where it can pause (a merge every 1000
+ * steps): on a worker of a pool, runs the queued tasks that are due before
+ * the calling task, then returns how many ran (0 almost always, after one
+ * relaxed atomic load). Elsewhere a no-op. This is how a deep merge that
+ * holds every worker lets a shallow merge due sooner go first. */
+int bdbi_pool_yield(void);
+
 /* Returns 1 and stores the result in *rc if the task is finished (ran or
  * was canceled), else 0. Never blocks. */
 int bdbi_future_poll(bdbi_future *f, int *rc);

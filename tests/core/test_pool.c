@@ -578,3 +578,52 @@ Test(pool, claim_runs_a_queued_task_here)
     gate_destroy(&g);
     close_env(env);
 }
+
+/* ------------------------------------------------------------------ */
+/* Yielding to more urgent tasks                                      */
+/* ------------------------------------------------------------------ */
+
+struct yielder {
+    struct gate *g;
+    struct item *urgent, *later;
+    int yielded_to; /* tasks run by yields */
+};
+
+/* A long task (deadline 10): once the test queued the others, yields;
+ * only the task due before it (deadline 5) runs inside it. */
+static int yielding_task(void *arg, bdbi_future *self)
+{
+    (void)self;
+    struct yielder *y = arg;
+    gate_pass(y->g);
+    y->yielded_to = bdbi_pool_yield();
+    y->yielded_to += bdbi_pool_yield(); /* nothing urgent left */
+    return atomic_load(&y->urgent->runs) == 1 && atomic_load(&y->later->runs) == 0 ? 0 : -1;
+}
+
+Test(pool, yield_runs_only_tasks_due_sooner)
+{
+    bdb_env *env = open_env(1, 0);
+    bdbi_pool *p = env->pool;
+    struct gate g;
+    gate_init(&g, 0);
+    struct item urgent = {.id = 1}, later = {.id = 2};
+    struct yielder y = {.g = &g, .urgent = &urgent, .later = &later};
+    bdbi_future *fy, *fu, *fl;
+    cr_assert_eq(bdbi_pool_submit(p, yielding_task, &y, 10, &fy), 0);
+    gate_wait_entered(&g, 1);
+    cr_assert_eq(bdbi_pool_submit(p, record_task, &later, 20, &fl), 0);
+    cr_assert_eq(bdbi_pool_submit(p, record_task, &urgent, 5, &fu), 0);
+    gate_open(&g);
+    cr_assert_eq(bdbi_future_wait(fy), 0, "the urgent task did not run inside the long one");
+    cr_assert_eq(y.yielded_to, 1);
+    cr_assert_eq(bdbi_future_wait(fu), 0);
+    cr_assert_eq(bdbi_future_wait(fl), 0);
+    cr_assert_eq(atomic_load(&later.runs), 1);
+    cr_assert_eq(bdbi_pool_yield(), 0, "yield off the pool ran something");
+    bdbi_future_release(fy);
+    bdbi_future_release(fu);
+    bdbi_future_release(fl);
+    gate_destroy(&g);
+    close_env(env);
+}
