@@ -143,18 +143,6 @@ static double spin_mops(int threads)
     return 20.0 * threads / slowest;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
-
 /* Each repetition measures the machine's parallelism right before the
  * lookups, so that a ratio taken while other work shares the cores can be
  * recognised as such. */

@@ -15,6 +15,8 @@
 #include "core/pool.h"
 #include "core/rcu.h"
 
+#include "bench_util.h"
+
 #define REPS 7
 
 static double now_ns(void)
@@ -22,18 +24,6 @@ static double now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
 }
 
 /* ns per malloc+free pair of `size` bytes, with a working set of 256

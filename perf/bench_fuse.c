@@ -14,18 +14,6 @@
 
 #define ROUNDS 5
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
-
 /* splitmix64: members are even, non-members odd, so they never meet */
 static uint64_t next(uint64_t *s)
 {

@@ -35,12 +35,6 @@ static const char *base_dir(void)
     return b && *b ? b : "/tmp";
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* ---- merge7 ---- */
 
 /* A canonical input bucket of n entries (accounts and trustlines, IDs
@@ -204,10 +198,13 @@ static int addbatch(void)
      * would have between real ledgers; the build before it runs flat out */
     e = getenv("BENCH_PACE_MS");
     double pace = (e ? atof(e) : 20.0) / 1e3;
-    double *t = malloc(sizeof *t * ledgers), *tw = malloc(sizeof *t * ledgers);
-    double *t0l = malloc(sizeof *t * ledgers), *tm = malloc(sizeof *t * ledgers);
-    double *tg = malloc(sizeof *t * ledgers);
-    uint32_t waited = 0;
+    /* per measured ledger: the whole call and its parts (l->last) */
+    enum { P_ALL, P_NO_WAIT, P_LEVEL0, P_MANIFEST, P_GC, P_N };
+    static const char *const names[P_N] = {"add_batch", "add_batch without merge waits",
+                                           "level-0 merges", "manifest", "publish + GC"};
+    uint32_t from = ledgers > tail ? ledgers - tail : 0, nm = ledgers - from, waited = 0;
+    double *part[P_N];
+    for (int k = 0; k < P_N; k++) part[k] = malloc(sizeof *part[k] * nm);
     static uint8_t recs[1000][512];
     static uint8_t keys[50][128];
     bdb_bytes init[600], live[350], dead[50];
@@ -237,12 +234,12 @@ static int addbatch(void)
                 live[nl++] = (bdb_bytes){recs[600 + i] + 4, n - 4};
             }
         }
-        if (L + tail == ledgers + 1) {
+        if (L == from + 1) {
             /* the build ran ~1000x mainnet's rate; let its merges catch
              * up, as they would have between real ledgers */
             if (bdb_list_wait_merges(l)) return 1;
         }
-        if (L + tail > ledgers && pace > 0) {
+        if (L > from && pace > 0) {
             static double next_at;
             double now = now_s();
             if (next_at > now) usleep((useconds_t)((next_at - now) * 1e6));
@@ -250,46 +247,39 @@ static int addbatch(void)
         }
         double t0 = now_s();
         int rc = bdb_list_add_batch(l, L, 22, init, 600, live, (size_t)nl, dead, (size_t)nd);
-        t[L - 1] = now_s() - t0;
         if (rc == BDB_EINVAL && strstr(bdb_errmsg(), "twice")) {
             /* a random update hit a key deleted or created in this batch: skip the updates */
             t0 = now_s();
             rc = bdb_list_add_batch(l, L, 22, init, 600, NULL, 0, dead, (size_t)nd);
-            t[L - 1] = now_s() - t0;
         }
+        double dt = now_s() - t0;
         if (rc) {
             fprintf(stderr, "bench: ledger %u: %s\n", L, bdb_errmsg());
             return 1;
         }
-        tw[L - 1] = (double)l->last.merge_wait_ns / 1e9;
-        t0l[L - 1] = (double)l->last.level0_ns / 1e9;
-        tm[L - 1] = (double)l->last.manifest_ns / 1e9;
-        tg[L - 1] = (double)l->last.gc_ns / 1e9;
-        waited += L + tail > ledgers && l->last.merge_wait_ns > 0;
-        if (L + tail > ledgers) tw[L - 1] = t[L - 1] - tw[L - 1]; /* without the waits */
+        if (L <= from) continue;
+        size_t i = L - from - 1;
+        part[P_ALL][i] = dt;
+        part[P_NO_WAIT][i] = dt - (double)l->last.merge_wait_ns / 1e9;
+        part[P_LEVEL0][i] = (double)l->last.level0_ns / 1e9;
+        part[P_MANIFEST][i] = (double)l->last.manifest_ns / 1e9;
+        part[P_GC][i] = (double)l->last.gc_ns / 1e9;
+        waited += l->last.merge_wait_ns > 0;
     }
     t_all = now_s() - t_all;
-    uint32_t from = ledgers > tail ? ledgers - tail : 0, n = ledgers - from;
     printf("add_batch of 1,000 entries into a %.1f M-entry list (%u shards, fsync %s), last %u "
            "ledgers, one every %.0f ms after the build's merges drained; build %.0f ledgers/s; "
            "%u of the %u ledgers waited for a merge:\n\n",
-           (double)(next_id - live_from) / 1e6, shards, lo.fsync ? "on" : "off", n, pace * 1e3,
-           ledgers / t_all, waited, n);
+           (double)(next_id - live_from) / 1e6, shards, lo.fsync ? "on" : "off", nm, pace * 1e3,
+           ledgers / t_all, waited, nm);
     printf("| part | p50 | p99 | max |\n|---|---|---|---|\n");
-    const char *names[5] = {"add_batch", "add_batch without merge waits", "level-0 merges",
-                            "manifest", "publish + GC"};
-    double *arrs[5] = {t, tw, t0l, tm, tg};
-    for (int k = 0; k < 5; k++) {
-        double *a = arrs[k] + from;
-        qsort(a, n, sizeof *a, cmp_double);
-        printf("| %s | %.2f ms | %.2f ms | %.2f ms |\n", names[k], a[n / 2] * 1e3,
-               a[n * 99 / 100] * 1e3, a[n - 1] * 1e3);
+    for (int k = 0; k < P_N; k++) {
+        double *a = part[k];
+        qsort(a, nm, sizeof *a, cmp_double);
+        printf("| %s | %.2f ms | %.2f ms | %.2f ms |\n", names[k], a[nm / 2] * 1e3,
+               a[nm * 99 / 100] * 1e3, a[nm - 1] * 1e3);
+        free(a);
     }
-    free(t);
-    free(tw);
-    free(t0l);
-    free(tm);
-    free(tg);
     bdb_list_close(l);
     bdb_env_close(env);
     char cmd[600];
