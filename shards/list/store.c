@@ -215,8 +215,12 @@ typedef struct gc_batch {
     size_t len, cap;
 } gc_batch;
 
-static int gc_append(bdb_env *env, gc_batch *g, const char *path)
+/* Appends `path` to *gp, creating the batch on first use. */
+static int gc_append(bdb_env *env, gc_batch **gp, const char *path)
 {
+    if (!*gp && !(*gp = bdbi_calloc(env, BDB_MEM_LIST, 1, sizeof **gp))) return BDB_ENOMEM;
+    gc_batch *g = *gp;
+    g->env = env;
     size_t n = strlen(path) + 1;
     if (g->len + n > g->cap) {
         size_t ncap = g->cap ? g->cap * 2 : 4096;
@@ -246,15 +250,15 @@ static int gc_task(void *arg, bdbi_future *self)
     return 0;
 }
 
-/* Retires the files of `b` into `g` (unlinks them now if that fails). */
-static void gc_retire(bdb_list *l, const bdbi_lbucket *b, gc_batch *g)
+/* Retires the files of `b` into *gp (unlinks them now if that fails). */
+static void gc_retire(bdb_list *l, const bdbi_lbucket *b, gc_batch **gp)
 {
     char path[PATH_MAX], trash[PATH_MAX + 64];
     for (uint32_t f = 0; f < b->n_files; f++) {
         if (bdbi_lbucket_path(l, b, f, path, sizeof path)) continue;
-        if (!g || bdbi_fs_retire(l->env, path, trash, sizeof trash) != 0)
+        if (bdbi_fs_retire(l->env, path, trash, sizeof trash) != 0)
             (void)bdbi_fs_unlink(l->env, path);
-        else if (trash[0] && gc_append(l->env, g, trash) != 0)
+        else if (trash[0] && gc_append(l->env, gp, trash) != 0)
             (void)bdbi_fs_unlink(l->env, trash);
     }
 }
@@ -278,8 +282,7 @@ void bdbi_list_gc_wait(bdb_list *l, int done_only)
 int bdbi_list_gc(bdb_list *l)
 {
     bdbi_list_gc_wait(l, 1);
-    gc_batch *g = bdbi_calloc(l->env, BDB_MEM_LIST, 1, sizeof *g);
-    if (g) g->env = l->env;
+    gc_batch *g = NULL; /* most ledgers delete nothing */
     pthread_mutex_lock(&l->reg_mu);
     for (size_t i = 0; i < l->reg_cap; i++) {
         bdbi_lbucket **pp = &l->reg[i];
@@ -294,16 +297,12 @@ int bdbi_list_gc(bdb_list *l)
             l->reg_n--;
             size_t n;
             (void)bdbi_mergemap_forget_producing(l->mergemap, b->hash, &n);
-            gc_retire(l, b, g);
+            gc_retire(l, b, &g);
             bdbi_lbucket_unref(l, b);
         }
     }
     pthread_mutex_unlock(&l->reg_mu);
     if (!g) return 0;
-    if (!g->len) {
-        gc_unlink_all(g);
-        return 0;
-    }
     bdbi_future *f = NULL;
     if (l->gc_n == l->gc_cap) {
         size_t ncap = l->gc_cap ? 2 * l->gc_cap : 8;

@@ -263,13 +263,12 @@ Test(list_facts, check_bucket_sizes)
 Test(list_facts, bucket_list_sizes_stay_within_half_times_100)
 {
     bdb_list *l = open_list(3);
-    uint64_t s = 1, next = 1, live_lo = 1;
+    uint64_t next = 1, live_lo = 1;
     for (uint32_t L = 1; L <= 129; L++) {
         mbatch b = {0};
         for (int k = 0; k < 8; k++) add_entry(&b, 1, next++, L);
         /* 5 dead among the entries of earlier ledgers (distinct: the oldest) */
         for (int k = 0; k < 5 && live_lo + 8 < next - 8; k++) add_dead(&b, live_lo++);
-        (void)rng(&s);
         apply(l, L, 22, &b);
         contents c[BDB_LIST_LEVELS][2];
         read_levels(l, c, NULL, 0);
