@@ -122,6 +122,9 @@ typedef struct bdb_list_options {
     uint32_t index_page_size_exponent;
     int persist_index;
     uint32_t cache_mb;
+    /* Entry types the cache holds, as a mask of 1u << bdb_entry_type
+     * (default 1u << BDB_ACCOUNT, as stellar-core). */
+    uint32_t cache_types;
 } bdb_list_options;
 
 /* Fills *opts with the defaults documented on each field. */
@@ -194,6 +197,116 @@ BDB_API bdb_list_view *bdb_list_view_acquire(bdb_list *l);
 BDB_API void bdb_list_view_release(bdb_list_view *v);
 /* Fills *out with the view's ledger, protocol and hashes. */
 BDB_API void bdb_list_view_state(const bdb_list_view *v, bdb_list_state *out);
+
+/* ------------------------------------------------------------------ */
+/* Reads (BucketListDB, spec §9)                                      */
+/* ------------------------------------------------------------------ */
+/*
+ * Reads work on a view and take no lock: any number of threads may read
+ * any views while the writer adds batches, merges run and GC deletes
+ * files. A view's data stays readable until it is released; found entries
+ * point into the store's mapped files and are valid until then too.
+ * Keys are LedgerKey XDR; an invalid key is BDB_EFORMAT. A damaged file
+ * under a read is BDB_ECORRUPT naming it; reads never return wrong data.
+ */
+
+/* One record found by a read. */
+typedef struct bdb_list_entry {
+    const uint8_t *data; /* LedgerEntry XDR; a DEADENTRY or HOT_ARCHIVE_LIVE: the LedgerKey */
+    size_t len;
+    int32_t type;   /* the record's BucketEntryType / HotArchiveBucketEntryType */
+    uint8_t level;  /* where it was found: level 0..10 */
+    uint8_t snap;   /* 0 curr, 1 snap */
+} bdb_list_entry;
+
+/* Point load (stellar-core's load): the newest record of `key` in the
+ * live list, searching L0 curr, L0 snap, L1 curr ... Returns 1 with *out
+ * for a live entry (INIT or LIVE), 0 when the key has no record or its
+ * newest record is a DEADENTRY. Per bucket: entry cache (paged files),
+ * filter, index, then one page read; typically a few microseconds. */
+BDB_API int bdb_list_get(const bdb_list_view *v, const void *key, size_t key_len,
+                         bdb_list_entry *out);
+
+/* Bulk load (stellar-core's loadKeys) of keys[0..n) in any order
+ * (duplicates allowed): out[i] is the entry of keys[i], with data NULL
+ * when absent. Keys are sorted once and each bucket file is walked with a
+ * monotone cursor. Stores the number found in *found (may be NULL).
+ * Returns 0 or an error (BDB_EFORMAT naming the bad key's index). Memory:
+ * O(n) temporary. */
+BDB_API int bdb_list_get_many(const bdb_list_view *v, const bdb_bytes *keys, size_t n,
+                              bdb_list_entry *out, size_t *found);
+
+/* The hot archive's point and bulk loads: an entry is returned when its
+ * newest record is HOT_ARCHIVE_ARCHIVED (type BDB_HOT_ARCHIVED, data the
+ * archived LedgerEntry); a restored key (HOT_ARCHIVE_LIVE) is absent. */
+BDB_API int bdb_list_hot_get(const bdb_list_view *v, const void *key, size_t key_len,
+                             bdb_list_entry *out);
+BDB_API int bdb_list_hot_get_many(const bdb_list_view *v, const bdb_bytes *keys, size_t n,
+                                  bdb_list_entry *out, size_t *found);
+
+/* Called per entry by scans; a non-zero return stops the scan, which
+ * then returns that value. */
+typedef int (*bdb_list_scan_fn)(void *ctx, const bdb_list_entry *e);
+
+/* Every record (INIT, LIVE and DEAD: all versions, not deduplicated) of
+ * LedgerEntryType `type` in the live list, bucket by bucket newest first,
+ * each bucket in key order (stellar-core's scanForEntriesOfType). */
+BDB_API int bdb_list_scan_type(const bdb_list_view *v, int type, bdb_list_scan_fn fn, void *ctx);
+
+/* The newest live version of every key of `type`, in key order: a k-way
+ * merge of the buckets in which the newest record of a key wins and a
+ * DEADENTRY hides older versions (scanForLiveEntriesOfType). */
+BDB_API int bdb_list_scan_live_type(const bdb_list_view *v, int type, bdb_list_scan_fn fn,
+                                    void *ctx);
+
+/* The live pool-share trustlines of `account` (AccountID XDR, 36 bytes)
+ * in the pools that hold `asset` (Asset XDR) as assetA or assetB
+ * (loadPoolShareTrustLinesByAccountAndAsset): the pool IDs come from the
+ * buckets' INIT LIQUIDITY_POOL entries, then the trustlines are bulk
+ * loaded. fn gets each found trustline, in key order. */
+BDB_API int bdb_list_pool_share_trustlines(const bdb_list_view *v, const void *account,
+                                           size_t account_len, const void *asset,
+                                           size_t asset_len, bdb_list_scan_fn fn, void *ctx);
+
+typedef struct bdb_inflation_winner {
+    uint8_t account[32]; /* ed25519 key of the inflation destination */
+    int64_t votes;       /* sum of its voters' balances */
+} bdb_inflation_winner;
+
+/* stellar-core's loadInflationWinners (legacy): the first (newest) version
+ * of each account counts when it has an inflationDest and a balance of at
+ * least 1e9 stroops; a DEADENTRY hides older versions. Destinations with
+ * at least `min_balance` votes, at most `max_winners` of them, most votes
+ * first (ties by account, ascending; stellar-core keeps one arbitrary
+ * account per tied count when it has more than max_winners candidates,
+ * which cannot be reproduced). Writes up to `cap` into out and the number
+ * of winners into *n (BDB_EINVAL if cap < *n). Reads every ACCOUNT record. */
+BDB_API int bdb_list_inflation_winners(const bdb_list_view *v, size_t max_winners,
+                                       int64_t min_balance, bdb_inflation_winner *out, size_t cap,
+                                       size_t *n);
+
+/* BucketEntryCounters (spec §7.6) summed over the view's buckets of the
+ * live (hot 0) or hot list: records and their XDR bytes (no mark) by
+ * LedgerEntryTypeAndDurability: ACCOUNT 0 ... LIQUIDITY_POOL 5,
+ * TEMPORARY CONTRACT_DATA 6, PERSISTENT CONTRACT_DATA 7, CONTRACT_CODE 8,
+ * CONFIG_SETTING 9, TTL 10. */
+typedef struct bdb_entry_counters {
+    uint64_t count[11];
+    uint64_t bytes[11];
+} bdb_entry_counters;
+BDB_API void bdb_list_entry_counters(const bdb_list_view *v, int hot, bdb_entry_counters *out);
+
+/* Memory and activity of a view's read side. */
+typedef struct bdb_list_read_stats {
+    uint64_t files_exact, files_paged; /* files by index form */
+    uint64_t records_exact, records_paged;
+    uint64_t index_bytes;        /* every index, all parts */
+    uint64_t page_index_bytes;   /* filters and page tables of paged files */
+    uint64_t cache_bytes;        /* entry caches */
+    uint64_t cache_capacity;     /* entries */
+    uint64_t cache_entries, cache_hits, cache_misses;
+} bdb_list_read_stats;
+BDB_API void bdb_list_read_stats_get(const bdb_list_view *v, bdb_list_read_stats *out);
 
 /* The current state's hashes (ledger 0 and empty-list hashes when the
  * store has no ledger yet). */

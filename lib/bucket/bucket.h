@@ -42,6 +42,9 @@ typedef struct bdbi_writer_ext {
     int no_meta;    /* no METAENTRY, although the protocol has one (later pieces) */
     int hold;       /* finish leaves the file uncommitted and hands it over */
     int no_dirsync; /* commit without fsyncing the directory (the caller does) */
+    /* every record but the METAENTRY is also added to this index builder
+     * as it is written (one pass: the index never rereads the file) */
+    struct bdbi_index_builder *index;
 } bdbi_writer_ext;
 
 typedef struct bdbi_writer_result {

@@ -14,6 +14,7 @@
 #include "core/fs.h"
 #include "core/hash.h"
 #include "core/sha256.h"
+#include "index/index.h"
 #include "xdr/ledger.h"
 #include "xdr/record.h"
 
@@ -182,7 +183,14 @@ static int write_buffered(bdb_bucket_writer *w)
 {
     uint8_t mark[BDBI_RECORD_MARK_LEN];
     bdbi_record_mark(mark, (uint32_t)w->buf_len);
-    if (!w->buf_is_meta) note_bounds(w, w->sk, w->sk_len);
+    if (!w->buf_is_meta) {
+        note_bounds(w, w->sk, w->sk_len);
+        if (w->ext.index) {
+            int rc = bdbi_index_builder_add(w->ext.index, w->bytes, w->buf, w->buf_len, w->sk,
+                                            w->sk_len);
+            if (rc) return rc;
+        }
+    }
     bdbi_sha256_update(&w->sha, mark, sizeof mark);
     bdbi_sha256_update(&w->sha, w->buf, w->buf_len);
     XXH3_64bits_update(w->xxh, mark, sizeof mark);

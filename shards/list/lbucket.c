@@ -29,6 +29,7 @@ bdbi_lbucket *bdbi_lbucket_ref(bdbi_lbucket *b)
 
 static void lbucket_free(bdb_env *env, bdbi_lbucket *b)
 {
+    for (uint32_t f = 0; f < b->n_files; f++) bdbi_lfile_release(env, &b->files[f]);
     bdbi_free(env, BDB_MEM_LIST, b->files, (b->n_files ? b->n_files : 1) * sizeof *b->files);
     bdbi_free(env, BDB_MEM_LIST, b->ranges, b->n_shards * sizeof *b->ranges);
     bdbi_free(env, BDB_MEM_LIST, b, sizeof *b);
@@ -141,11 +142,13 @@ static void file_name(const uint8_t hash[32], int split, uint32_t piece,
     snprintf(out, BDBI_FILE_NAME_MAX, "%s.p%u.xdr", name, piece);
 }
 
-static void drop_written(bdbi_written *pieces, uint32_t n)
+void bdbi_written_drop(bdb_env *env, bdbi_written *pieces, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
         bdbi_file_abort(pieces[i].file);
         pieces[i].file = NULL;
+        bdbi_index_free(env, pieces[i].index);
+        pieces[i].index = NULL;
     }
 }
 
@@ -167,7 +170,7 @@ int bdbi_lbucket_adopt(bdb_list *l, int hot, uint32_t protocol, const uint8_t ha
     if (b) {
         /* identical content is one object (stellar-core's adoptFileAsBucket) */
         pthread_mutex_unlock(&l->reg_mu);
-        drop_written(pieces, n_pieces);
+        bdbi_written_drop(l->env, pieces, n_pieces);
         *out = b;
         return 0;
     }
@@ -203,6 +206,8 @@ int bdbi_lbucket_adopt(bdb_list *l, int hot, uint32_t protocol, const uint8_t ha
             file_name(hash, split, i, b->files[f].name);
             b->files[f].size = w->size;
             b->files[f].xxh = w->xxh;
+            b->files[f].idx = w->index;
+            w->index = NULL;
             f++;
         }
     }
@@ -218,6 +223,9 @@ int bdbi_lbucket_adopt(bdb_list *l, int hot, uint32_t protocol, const uint8_t ha
             pieces[i].file = NULL;
             if (!rc) committed++;
         }
+        if (!rc) rc = bdbi_lfile_map(l, b, f - 1, &b->files[f - 1]);
+        if (!rc && !b->files[f - 1].idx)
+            rc = bdbi_err(BDB_EINTERNAL, "a written bucket file has no index");
     }
     if (!rc && l->opts.fsync) rc = bdbi_fs_fsync_dir(l->env, l->dir);
     if (!rc) rc = bdbi_reg_insert(l, b);
@@ -226,40 +234,14 @@ int bdbi_lbucket_adopt(bdb_list *l, int hot, uint32_t protocol, const uint8_t ha
             if (!bdbi_lbucket_path(l, b, f, path, sizeof path)) (void)bdbi_fs_unlink(l->env, path);
     }
     pthread_mutex_unlock(&l->reg_mu);
-    drop_written(pieces, n_pieces);
+    bdbi_written_drop(l->env, pieces, n_pieces);
     if (rc) {
         if (b) lbucket_free(l->env, b);
         return rc;
     }
+    /* outside reg_mu: level-0 commits wait for it */
+    for (uint32_t f = 0; f < b->n_files; f++) bdbi_lfile_persist_index(l, b, f);
     *out = b;
-    return 0;
-}
-
-int bdbi_lbucket_load(bdb_list *l, bdbi_lbucket *b)
-{
-    char path[PATH_MAX];
-    for (uint32_t f = 0; f < b->n_files; f++) {
-        int rc = bdbi_lbucket_path(l, b, f, path, sizeof path);
-        if (rc) return rc;
-        struct stat st;
-        if (stat(path, &st) != 0)
-            return bdbi_err_at(BDB_ECORRUPT, path, -1,
-                               "bucket file referenced by the manifest is missing (%s)",
-                               strerror(errno));
-        if ((uint64_t)st.st_size != b->files[f].size)
-            return bdbi_err_at(BDB_ECORRUPT, path, -1,
-                               "bucket file has %lld bytes; the manifest says %llu",
-                               (long long)st.st_size, (unsigned long long)b->files[f].size);
-        /* H17: content too, so that a damaged file never feeds a merge */
-        bdbi_map m;
-        rc = bdbi_mmap_file(l->env, path, BDBI_ADV_SEQUENTIAL, &m);
-        if (rc) return rc;
-        uint64_t x = bdbi_hash64(m.data ? m.data : (const uint8_t *)"", m.len, 0);
-        bdbi_munmap(&m);
-        if (x != b->files[f].xxh)
-            return bdbi_err_at(BDB_ECORRUPT, path, -1,
-                               "bucket file content does not match its checksum in the manifest");
-    }
     return 0;
 }
 
@@ -284,7 +266,12 @@ int bdbi_lbucket_import(bdb_list *l, const char *src, int hot, const uint8_t exp
     if (rc) return rc;
     uint64_t *starts = bdbi_calloc(l->env, BDB_MEM_LIST, l->n_shards + 1, sizeof *starts);
     bdbi_map map = {0};
-    if (!starts) rc = BDB_ENOMEM;
+    bdbi_index_params ip;
+    bdbi_list_index_params(l, hot, &ip);
+    bdbi_index_builder *ib = NULL;
+    bdbi_index *idx = NULL;
+    if (!rc) rc = bdbi_index_builder_new(l->env, &ip, &ib);
+    if (!starts && !rc) rc = BDB_ENOMEM;
     if (!rc) rc = bdbi_mmap_file(l->env, src, BDBI_ADV_SEQUENTIAL, &map);
     /* ranges: the first record at or above each boundary */
     uint64_t records = 0, first = map.len;
@@ -294,6 +281,8 @@ int bdbi_lbucket_import(bdb_list *l, const char *src, int hot, const uint8_t exp
     while (!rc && (got = bdb_bucket_reader_next(r, &it)) == 1) {
         if (!records) first = it.offset;
         records++;
+        rc = bdbi_index_builder_add(ib, it.offset, it.record, it.record_len, it.sort_key,
+                                    it.sort_key_len);
         while (next + 1 < l->n_shards &&
                bdbi_sk_cmp(it.sort_key, it.sort_key_len, l->bounds[next].data,
                            l->bounds[next].len) >= 0)
@@ -310,6 +299,10 @@ int bdbi_lbucket_import(bdb_list *l, const char *src, int hot, const uint8_t exp
     if (!rc && map.len == 0)
         rc = bdbi_err_at(BDB_ECORRUPT, src, -1,
                          "an empty file is not a bucket (the empty bucket has no file)");
+    if (!rc) {
+        rc = bdbi_index_builder_finish(ib, map.len, &idx);
+        ib = NULL;
+    }
     /* one pass over the bytes: SHA-256, XXH3 and the copy into the store */
     uint8_t hash[32];
     bdbi_written w = {0};
@@ -349,7 +342,11 @@ int bdbi_lbucket_import(bdb_list *l, const char *src, int hot, const uint8_t exp
         w.xxh = XXH3_64bits_digest(xxh);
         w.starts = starts;
         w.meta_bytes = starts[0];
+        w.index = idx;
+        idx = NULL;
     }
+    bdbi_index_builder_free(ib);
+    bdbi_index_free(l->env, idx);
     if (xxh) XXH3_freeState(xxh);
     bdbi_munmap(&map);
     if (!rc)

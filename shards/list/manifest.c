@@ -476,9 +476,9 @@ int bdbi_manifest_load(bdb_list *l, int *found)
                 bad(&c, "a bucket is listed twice");
             }
         }
-        if (!c.err) c.err = bdbi_lbucket_load(l, tab[i]);
         if (!c.err) c.err = bdbi_reg_insert(l, tab[i]);
     }
+    if (!c.err) c.err = bdbi_lbucket_load_all(l, tab, nb);
     /* leftovers of a crash go before any merge restarts and writes files */
     if (!c.err) c.err = bdbi_list_cleanup(l, m_ledger);
     if (!c.err) {

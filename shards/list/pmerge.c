@@ -66,7 +66,7 @@ static void pmerge_free(bdbi_pmerge *m)
     bdb_list *l = m->l;
     bdb_env *env = l->env;
     for (uint32_t t = 0; m->futs && t < m->n_tasks; t++) bdbi_future_release(m->futs[t]);
-    for (uint32_t t = 0; m->pieces && t < m->n_tasks; t++) bdbi_file_abort(m->pieces[t].file);
+    if (m->pieces) bdbi_written_drop(env, m->pieces, m->n_tasks);
     bdbi_lbucket_unref(l, m->in.curr);
     bdbi_lbucket_unref(l, m->in.snap);
     for (size_t i = 0; i < m->in.n_shadows; i++) bdbi_lbucket_unref(l, m->in.shadows[i]);
@@ -214,27 +214,46 @@ static int run_task(bdbi_pmerge *m, uint32_t t, const bdbi_mem_bucket *fresh)
         ext.n_bounds = l->n_shards - 1;
     }
     uint32_t k0 = m->split ? t : 0, k1 = m->split ? t + 1 : l->n_shards;
-    bdb_bucket_writer *w;
-    int rc = bdbi_bucket_writer_open_ext(l->env, l->dir, &wo, &ext, &w);
+    /* the output's index is built as it is written */
+    bdbi_index_params ip;
+    bdbi_list_index_params(l, m->in.hot, &ip);
+    int rc = bdbi_index_builder_new(l->env, &ip, &ext.index);
     if (rc) return rc;
+    bdb_bucket_writer *w;
+    rc = bdbi_bucket_writer_open_ext(l->env, l->dir, &wo, &ext, &w);
+    if (rc) {
+        bdbi_index_builder_free(ext.index);
+        return rc;
+    }
     rc = merge_shards(m, k0, k1, fresh, w, &m->mc[t]);
     bdb_bucket_writer_counters(w, &m->mc[t]);
     if (rc) {
         bdb_bucket_writer_abort(w);
+        bdbi_index_builder_free(ext.index);
         return rc;
     }
     bdb_bucket_info info;
     uint64_t starts_split[2];
     bdbi_writer_result res = {.starts = m->split ? starts_split : m->starts};
     rc = bdbi_bucket_writer_finish_ext(w, &info, &res);
-    if (rc) return rc;
+    bdbi_index *idx = NULL;
+    if (!rc && res.file)
+        rc = bdbi_index_builder_finish(ext.index, info.bytes, &idx);
+    else
+        bdbi_index_builder_free(ext.index);
+    if (rc) {
+        bdbi_file_abort(res.file);
+        return rc;
+    }
     /* the data reaches the disk here, in the task, so that adopting the
      * output under reg_mu only renames (a level-0 commit waits for reg_mu) */
     if (res.file && (rc = bdbi_file_sync(res.file)) != 0) {
         bdbi_file_abort(res.file);
+        bdbi_index_free(l->env, idx);
         return rc;
     }
     bdbi_written *p = &m->pieces[t];
+    p->index = idx;
     p->file = res.file;
     p->size = info.bytes;
     p->records = info.records;

@@ -9,10 +9,14 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/env.h"
 #include "core/error.h"
+#include "core/hash.h"
 #include "xdr/ledger.h"
 
 BDB_API void bdb_list_options_init(bdb_list_options *opts)
@@ -25,6 +29,7 @@ BDB_API void bdb_list_options_init(bdb_list_options *opts)
     opts->index_cutoff_mb = 20;
     opts->index_page_size_exponent = 14;
     opts->persist_index = 1;
+    opts->cache_types = 1u << BDB_ACCOUNT;
 }
 
 void bdbi_counters_add(bdb_merge_counters *to, const bdb_merge_counters *from)
@@ -46,6 +51,11 @@ static int check_options(const bdb_list_options *o)
         return bdbi_err(BDB_EINVAL, "option fsync = %d must be 0 or 1", o->fsync);
     if (o->create != 0 && o->create != 1)
         return bdbi_err(BDB_EINVAL, "option create = %d must be 0 or 1", o->create);
+    if (o->persist_index != 0 && o->persist_index != 1)
+        return bdbi_err(BDB_EINVAL, "option persist_index = %d must be 0 or 1", o->persist_index);
+    if (o->cache_types & ~((1u << (BDB_TTL + 1)) - 1))
+        return bdbi_err(BDB_EINVAL, "option cache_types = %#x: bits of entry types 0..%d only",
+                        o->cache_types, BDB_TTL);
     if (o->index_page_size_exponent &&
         (o->index_page_size_exponent < 8 || o->index_page_size_exponent > 31))
         return bdbi_err(BDB_EINVAL, "option index_page_size_exponent = %u: 0 or 8..31",
@@ -176,8 +186,17 @@ static int managed_name(const char *name)
            strncmp(name, "MANIFEST-", 9) == 0;
 }
 
+/* Whether a registered bucket uses the file `name`, or, for an index file
+ * bucket-<hex>[.p<k>].index, the bucket file it indexes. */
 static int referenced(bdb_list *l, const char *name)
 {
+    char xdr[BDBI_FILE_NAME_MAX];
+    size_t n = strlen(name);
+    if (n > 6 && strcmp(name + n - 6, ".index") == 0 && n - 6 + 5 <= sizeof xdr) {
+        memcpy(xdr, name, n - 6);
+        memcpy(xdr + n - 6, ".xdr", 5);
+        name = xdr;
+    }
     for (size_t i = 0; i < l->reg_cap; i++)
         for (bdbi_lbucket *b = l->reg[i]; b; b = b->reg_next)
             for (uint32_t f = 0; f < b->n_files; f++)
@@ -254,8 +273,15 @@ static int gc_task(void *arg, bdbi_future *self)
 static void gc_retire(bdb_list *l, const bdbi_lbucket *b, gc_batch **gp)
 {
     char path[PATH_MAX], trash[PATH_MAX + 64];
-    for (uint32_t f = 0; f < b->n_files; f++) {
-        if (bdbi_lbucket_path(l, b, f, path, sizeof path)) continue;
+    for (uint32_t f = 0; f < 2 * b->n_files; f++) {
+        /* each file, then its index file if it has one */
+        if (f & 1) {
+            const bdbi_index *x = b->files[f / 2].idx;
+            if (!l->opts.persist_index || !x || bdbi_index_form(x) == 0) continue;
+            if (bdbi_lbucket_index_path(l, b, f / 2, path, sizeof path)) continue;
+        } else if (bdbi_lbucket_path(l, b, f / 2, path, sizeof path)) {
+            continue;
+        }
         if (bdbi_fs_retire(l->env, path, trash, sizeof trash) != 0)
             (void)bdbi_fs_unlink(l->env, path);
         else if (trash[0] && gc_append(l->env, gp, trash) != 0)
@@ -320,6 +346,19 @@ int bdbi_list_gc(bdb_list *l)
     return 0;
 }
 
+/* The key-hash seed of the indexes this handle builds: random per open,
+ * like stellar-core's process-random shortHash key, so that nobody can
+ * choose keys that collide in our filters and tables. Indexes keep their
+ * seed, so persisted ones stay valid. */
+static uint64_t random_seed(const void *salt)
+{
+    uint64_t s;
+    if (getrandom(&s, sizeof s, GRND_NONBLOCK) == (ssize_t)sizeof s) return s;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return bdbi_hash64(&ts, sizeof ts, (uint64_t)(uintptr_t)salt ^ (uint64_t)getpid());
+}
+
 BDB_API int bdb_list_open(bdb_env *env, const char *dir, const bdb_list_options *opts,
                           bdb_list **out)
 {
@@ -339,6 +378,7 @@ BDB_API int bdb_list_open(bdb_env *env, const char *dir, const bdb_list_options 
     if (!l) return BDB_ENOMEM;
     l->env = env;
     l->opts = *opts;
+    l->seed = random_seed(l);
     l->opts.boundaries = NULL; /* copied into l->bounds */
     pthread_mutex_init(&l->reg_mu, NULL);
     l->hot.hot = 1;

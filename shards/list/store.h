@@ -16,10 +16,12 @@
 #include "bucketdb/list.h"
 
 #include "bucket/bucket.h"
+#include "cache/cache.h"
 #include "core/fs.h"
 #include "core/pool.h"
 #include "core/rcu.h"
 #include "core/sha256.h"
+#include "index/index.h"
 #include "mergemap.h"
 
 #define BDBI_FILE_NAME_MAX 96
@@ -28,6 +30,13 @@ typedef struct bdbi_lfile {
     char name[BDBI_FILE_NAME_MAX]; /* in the store directory */
     uint64_t size;
     uint64_t xxh; /* XXH3-64 of the bytes */
+    /* the read side, set before the bucket is published and kept while
+     * it lives: the file mapped, its index, and (paged live files, sized
+     * by the writer after the file enters the list) its entry cache */
+    bdbi_map map;
+    bdbi_index *idx;
+    _Atomic(bdbi_cache *) cache;
+    int cache_sized; /* the writer's */
 } bdbi_lfile;
 
 /* A shard's piece: bytes [begin, end) of files[file]; file -1 = no entries. */
@@ -80,6 +89,7 @@ struct bdb_list {
     bdb_list_options opts;
     uint32_t n_shards;
     bdb_bytes *bounds; /* n_shards - 1 sort keys (data owned) */
+    uint64_t seed;     /* key-hash seed of the indexes built by this handle */
 
     /* registry of stored buckets by hash, running merges, merge map and
      * merge counters; taken by merge tasks when they finish */
@@ -142,7 +152,10 @@ typedef struct bdbi_written {
     uint64_t size, xxh, records;
     uint64_t *starts; /* unsplit: n_shards + 1 entries; else NULL */
     uint64_t meta_bytes;
+    bdbi_index *index; /* built while writing; adopt takes it */
 } bdbi_written;
+/* Aborts the files and frees the indexes of written pieces. */
+void bdbi_written_drop(bdb_env *env, bdbi_written *pieces, uint32_t n);
 int bdbi_lbucket_adopt(bdb_list *l, int hot, uint32_t protocol, const uint8_t hash[32],
                        bdbi_written *pieces, uint32_t n_pieces, int split, bdbi_lbucket **out);
 /* Imports the canonical bucket file `src` (validated, hash checked
@@ -153,6 +166,24 @@ int bdbi_lbucket_import(bdb_list *l, const char *src, int hot, const uint8_t exp
 /* Builds a bucket object from its manifest description (files checked to
  * exist with the given sizes); takes ownership of files and ranges. */
 int bdbi_lbucket_load(bdb_list *l, bdbi_lbucket *b);
+/* bdbi_lbucket_load for n buckets, their files in parallel on the pool,
+ * the largest first: each file is checked, mapped and indexed (its index
+ * file loaded when valid, otherwise rebuilt and rewritten). */
+int bdbi_lbucket_load_all(bdb_list *l, bdbi_lbucket **tab, uint32_t n);
+/* A file's read side (lfile.c): map it (after it has its name), free
+ * what the bucket holds for it, write its page index file if the store
+ * persists them. */
+int bdbi_lfile_map(bdb_list *l, const bdbi_lbucket *b, uint32_t f, bdbi_lfile *lf);
+void bdbi_lfile_release(bdb_env *env, bdbi_lfile *lf);
+void bdbi_lfile_persist_index(bdb_list *l, const bdbi_lbucket *b, uint32_t f);
+/* The index parameters of this store for the live (hot 0) or hot list. */
+void bdbi_list_index_params(const bdb_list *l, int hot, bdbi_index_params *p);
+/* Path of a bucket file's persisted index (".xdr" -> ".index"). */
+int bdbi_lbucket_index_path(const bdb_list *l, const bdbi_lbucket *b, uint32_t file, char *out,
+                            size_t cap);
+/* Sizes the entry caches of the current list's paged live files that have
+ * none yet (spec §8), from the cached types' bytes over the whole list. */
+void bdbi_list_size_caches(bdb_list *l);
 
 /* ---- merges (pmerge.c) ---- */
 typedef struct bdbi_merge_inputs {

@@ -56,6 +56,7 @@ static void view_rcu_cb(struct rcu_head *h)
 
 int bdbi_view_publish(bdb_list *l)
 {
+    bdbi_list_size_caches(l);
     bdb_list_view *v = bdbi_calloc(l->env, BDB_MEM_LIST, 1, sizeof *v);
     if (!v) return BDB_ENOMEM;
     atomic_init(&v->refs, 1); /* the list's */
