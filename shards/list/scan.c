@@ -177,6 +177,7 @@ BDB_API int bdb_list_pool_share_trustlines(const bdb_list_view *v, const void *a
         for (uint32_t f = 0; b && !rc && f < b->n_files; f++) {
             size_t k;
             const uint8_t(*p)[32] = bdbi_index_pools(b->files[f].idx, asset, asset_len, &k);
+            if (!k) continue;
             if (n + k > cap) {
                 size_t nc = cap ? cap * 2 : 16;
                 while (nc < n + k) nc *= 2;

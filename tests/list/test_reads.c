@@ -263,7 +263,8 @@ static void check_current(bdb_list *l, const model *m, const model *h)
 }
 
 /* Every index file of the store's current buckets, damaged in turn:
- * truncated, a bit flipped, replaced by another bucket's index. */
+ * truncated, a bit flipped, replaced by another bucket's index, another
+ * format version (docs/index-file.md). */
 static int damage_index_files(bdb_list *l)
 {
     int damaged = 0;
@@ -279,7 +280,7 @@ static int damage_index_files(bdb_list *l)
             uint8_t *data;
             size_t len;
             cr_assert_eq(sc_read_all(path, &data, &len), 0);
-            switch (damaged % 3) {
+            switch (damaged % 4) {
             case 0:
                 len /= 2;
                 break;
@@ -293,6 +294,9 @@ static int damage_index_files(bdb_list *l)
                 } else {
                     data[len - 1] ^= 1;
                 }
+                break;
+            case 3: /* another format version (the u32 at offset 8) */
+                data[8] = 2;
                 break;
             }
             FILE *fp = fopen(path, "wb");
