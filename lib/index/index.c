@@ -717,6 +717,11 @@ static int lookup_paged(const bdbi_index *x, const uint8_t *data, size_t len, bd
         if (j) pos = start + bdbi_sub_half(w, kk, j);
         while (j < kk && w[j] == dq) j++;
         if (j < kk) end = start + bdbi_sub_half(w, kk, j + 1);
+        /* The range is about one sub-window of a page that is rarely in
+         * cache: asking for all its lines at once overlaps their misses,
+         * where the record-by-record scan would wait for each in turn. */
+        uint64_t stop = end - pos < 4096 ? end : pos + 4096;
+        for (uint64_t a = pos; a < stop && a < len; a += 64) __builtin_prefetch(data + a);
     }
     while (pos < end && pos < len) {
         const uint8_t *body;
