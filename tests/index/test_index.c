@@ -821,7 +821,8 @@ Test(index, skip_ties)
 
     /* absent probes that reach the page scan */
     size_t nq = 0;
-    query *q = calloc(2 * 4064 + 8, sizeof *q);
+    /* room for the absent probes (about 2 * 2032 + 17) and one per record */
+    query *q = calloc(2 * 4064 + 32 + d.n, sizeof *q);
     for (int c = 0; c <= 3; c++)
         for (uint32_t v = c == 0 || c == 3 ? 0 : 1; v < 4064; v += c == 0 || c == 3 ? 509 : 2)
             q[nq++] = tie_query(c, v, -1);
