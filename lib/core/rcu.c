@@ -83,9 +83,30 @@ void bdbi_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *))
     urcu_memb_call_rcu(head, fn);
 }
 
+#ifdef BDBI_TSAN
+/* Released by a marker callback queued behind every earlier callback:
+ * liburcu runs a worker's callbacks in order, so its release follows
+ * their writes (an evicted cache entry's free updating the environment's
+ * counters, say), and the barrier's acquire orders them before whatever
+ * its caller does next (freeing that environment). TSan cannot see the
+ * futex liburcu's barrier waits on. */
+static char callbacks_done_token;
+
+static void barrier_marker(struct rcu_head *h)
+{
+    (void)h;
+    BDBI_TSAN_RELEASE(&callbacks_done_token);
+}
+#endif
+
 void bdbi_rcu_barrier(void)
 {
     bdbi_rcu_register();
+#ifdef BDBI_TSAN
+    struct rcu_head marker; /* the barrier waits for it, so the stack outlives it */
+    urcu_memb_call_rcu(&marker, barrier_marker);
+#endif
     urcu_memb_barrier();
     BDBI_TSAN_ACQUIRE(&bdbi_rcu_gp_token);
+    BDBI_TSAN_ACQUIRE(&callbacks_done_token);
 }
