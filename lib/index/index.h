@@ -51,6 +51,13 @@ typedef struct bdbi_index_params {
  * 2^page_exponent; hot files 2^page_exponent, or 16384 when it is 0. */
 uint64_t bdbi_index_page_size(const bdbi_index_params *p, uint64_t file_size);
 
+/* The LedgerEntryType of kind k (0..10): CONTRACT_DATA for both of its
+ * durabilities. */
+static inline int bdbi_kind_type(int k)
+{
+    return k <= 5 ? k : k <= 7 ? 6 : k - 1;
+}
+
 /* The LedgerEntryTypeAndDurability kind of a record's entry or key (0..10),
  * or -1 for a METAENTRY or a record too short to tell. */
 int bdbi_record_kind(int hot, const uint8_t *rec, size_t len);

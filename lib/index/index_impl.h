@@ -134,12 +134,6 @@ int bdbi_pool_of_record(const uint8_t *rec, size_t len, const uint8_t **id, cons
  * key's durability its last 4), or -1 if sk is not one. */
 int bdbi_kind_of_sort_key(const uint8_t *sk, size_t sk_len);
 
-/* The LedgerEntryType of kind k. */
-static inline int bdbi_kind_type(int k)
-{
-    return k <= 5 ? k : k <= 7 ? 6 : k - 1;
-}
-
 /* Fills x->sep_prefix from the separators. */
 int bdbi_index_fill_prefixes(bdb_env *env, bdbi_index *x);
 

@@ -71,7 +71,7 @@ void bdbi_lfile_release(bdb_env *env, bdbi_lfile *lf)
     bdbi_munmap(&lf->map);
 }
 
-/* Checks, maps and indexes file f of b (bdbi_lbucket_load's per-file
+/* Checks, maps and indexes file f of b (bdbi_lbucket_load_all's per-file
  * work; parity H17: the content is checked against the manifest's
  * checksum, so a damaged file never feeds a merge or a read). */
 static int load_file(bdb_list *l, bdbi_lbucket *b, uint32_t f)
@@ -112,15 +112,6 @@ static int load_file(bdb_list *l, bdbi_lbucket *b, uint32_t f)
         bdbi_lfile_persist_index(l, b, f);
     }
     bdbi_map_advise(&lf->map, 0, lf->map.len, BDBI_ADV_RANDOM);
-    return 0;
-}
-
-int bdbi_lbucket_load(bdb_list *l, bdbi_lbucket *b)
-{
-    for (uint32_t f = 0; f < b->n_files; f++) {
-        int rc = load_file(l, b, f);
-        if (rc) return rc;
-    }
     return 0;
 }
 
@@ -183,16 +174,14 @@ int bdbi_lbucket_load_all(bdb_list *l, bdbi_lbucket **tab, uint32_t n)
     return rc;
 }
 
-/* The cached kinds' count and bytes of one file (bdbi_entry_counters
- * kinds: CONTRACT_DATA counts as both of its durabilities). */
+/* The cached types' count and bytes of one file. */
 static void cached_totals(const bdb_list *l, const bdbi_lfile *lf, uint64_t *count, uint64_t *bytes)
 {
     *count = *bytes = 0;
     if (!lf->idx) return;
     const bdbi_entry_counters *c = bdbi_index_counters(lf->idx);
     for (int k = 0; k < BDBI_INDEX_COUNTER_KINDS; k++) {
-        int type = k < 6 ? k : k < 8 ? BDB_CONTRACT_DATA : k - 1;
-        if (!(l->opts.cache_types & (1u << type))) continue;
+        if (!(l->opts.cache_types & (1u << bdbi_kind_type(k)))) continue;
         *count += c->count[k];
         *bytes += c->bytes[k];
     }

@@ -74,10 +74,8 @@ int bdbi_key_cached(const bdb_list *l, int hot, const uint8_t *key, size_t len)
     return type < 32 && (l->opts.cache_types & (1u << type));
 }
 
-void bdbi_entry_fill(int hot, const uint8_t *rec, size_t len, int level, int snap,
-                     bdb_list_entry *out)
+void bdbi_entry_fill(const uint8_t *rec, size_t len, int level, int snap, bdb_list_entry *out)
 {
-    (void)hot;
     out->type = (int32_t)bdbi_be32(rec);
     out->data = rec + 4;
     out->len = len - 4;
@@ -136,7 +134,7 @@ static int get_in(const bdb_list_view *v, int hot, const void *key, size_t key_l
                 rc = 0;
                 goto done;
             }
-            bdbi_entry_fill(hot, rec, len, i, j, out);
+            bdbi_entry_fill(rec, len, i, j, out);
         }
     rc = found;
 done:
@@ -240,7 +238,7 @@ int bdbi_get_many(const bdb_list_view *v, int hot, const bdb_bytes *keys, size_t
                     break;
                 }
                 if (hit && !bdbi_record_is_key(hot, (int32_t)bdbi_be32(rec))) {
-                    bdbi_entry_fill(hot, rec, len, lvl / 2, lvl % 2, &out[k->idx]);
+                    bdbi_entry_fill(rec, len, lvl / 2, lvl % 2, &out[k->idx]);
                     nfound++;
                 }
             }

@@ -25,8 +25,7 @@ int bdbi_file_find(const bdbi_lfile *lf, int use_cache, bdbi_probe *p, size_t *c
 int bdbi_key_cached(const bdb_list *l, int hot, const uint8_t *key, size_t len);
 
 /* *out for the record rec[0..len) found in level/snap. */
-void bdbi_entry_fill(int hot, const uint8_t *rec, size_t len, int level, int snap,
-                     bdb_list_entry *out);
+void bdbi_entry_fill(const uint8_t *rec, size_t len, int level, int snap, bdb_list_entry *out);
 
 /* bdb_list_get_many for the live (hot 0) or hot list. */
 int bdbi_get_many(const bdb_list_view *v, int hot, const bdb_bytes *keys, size_t n,

@@ -91,7 +91,7 @@ BDB_API int bdb_list_scan_type(const bdb_list_view *v, int type, bdb_list_scan_f
         if (!s.b) continue;
         while ((rc = bscan_next(v->list->env, &s, 0)) == 1) {
             bdb_list_entry e;
-            bdbi_entry_fill(0, s.rec, s.len, s.level, s.snap, &e);
+            bdbi_entry_fill(s.rec, s.len, s.level, s.snap, &e);
             if ((rc = fn(ctx, &e)) != 0) return rc;
         }
     }
@@ -125,7 +125,7 @@ BDB_API int bdb_list_scan_live_type(const bdb_list_view *v, int type, bdb_list_s
         bscan *w = &its[best];
         if (!bdbi_record_is_key(0, (int32_t)bdbi_be32(w->rec))) {
             bdb_list_entry e;
-            bdbi_entry_fill(0, w->rec, w->len, w->level, w->snap, &e);
+            bdbi_entry_fill(w->rec, w->len, w->level, w->snap, &e);
             if ((rc = fn(ctx, &e)) != 0) break;
         }
         for (int i = 0; i < n && !rc; i++)

@@ -163,12 +163,10 @@ int bdbi_lbucket_adopt(bdb_list *l, int hot, uint32_t protocol, const uint8_t ha
  * bucket of the store; an already registered hash is reused. */
 int bdbi_lbucket_import(bdb_list *l, const char *src, int hot, const uint8_t expected[32],
                         bdbi_lbucket **out);
-/* Builds a bucket object from its manifest description (files checked to
- * exist with the given sizes); takes ownership of files and ranges. */
-int bdbi_lbucket_load(bdb_list *l, bdbi_lbucket *b);
-/* bdbi_lbucket_load for n buckets, their files in parallel on the pool,
- * the largest first: each file is checked, mapped and indexed (its index
- * file loaded when valid, otherwise rebuilt and rewritten). */
+/* Completes n buckets built from their manifest descriptions, their files
+ * in parallel on the pool, the largest first: each file is checked against
+ * its size and checksum, mapped and indexed (its index file loaded when
+ * valid, otherwise rebuilt and rewritten). */
 int bdbi_lbucket_load_all(bdb_list *l, bdbi_lbucket **tab, uint32_t n);
 /* A file's read side (lfile.c): map it (after it has its name), free
  * what the bucket holds for it, write its page index file if the store
