@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bucketdb/bucket.h"
+#include "bucket/bucket.h"
 #include "core/hash.h"
 #include "index/index.h"
 #include "xdr/stellar_types.h"
@@ -50,17 +51,6 @@ static void fixture_teardown(void)
     cr_assert_eq(bdb_env_close(env), 0, "leak: %s", bdb_errmsg());
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 /* One record of a bucket: its XDR (no mark), its key, the key's sort key,
  * and where its mark is in the file. */
 typedef struct item {
@@ -84,16 +74,10 @@ typedef struct dataset {
     uint64_t xxh;
 } dataset;
 
-static int sk_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
-{
-    int c = memcmp(a, b, an < bn ? an : bn);
-    return c ? c : (an > bn) - (an < bn);
-}
-
 static int item_cmp(const void *a, const void *b)
 {
     const item *x = a, *y = b;
-    return sk_cmp(x->sk, x->sklen, y->sk, y->sklen);
+    return bdbi_sk_cmp(x->sk, x->sklen, y->sk, y->sklen);
 }
 
 static int is_key_type(int hot, int32_t t)
@@ -106,7 +90,7 @@ static void key_of(int hot, const uint8_t *rec, size_t len, uint8_t **key, size_
 {
     *key = malloc(len);
     cr_assert_not_null(*key);
-    if (is_key_type(hot, (int32_t)be32(rec))) {
+    if (is_key_type(hot, (int32_t)bdbi_be32(rec))) {
         memcpy(*key, rec + 4, len - 4);
         *klen = len - 4;
         return;
@@ -176,8 +160,8 @@ static int persistent_soroban(const uint8_t *p, size_t len, int is_key)
     } else if (bdb_ledger_entry_key(p, len, key, sizeof key, &klen)) {
         return 0;
     }
-    int32_t t = (int32_t)be32(key);
-    return t == BDB_CONTRACT_CODE || (t == BDB_CONTRACT_DATA && be32(key + klen - 4) == 1);
+    int32_t t = (int32_t)bdbi_be32(key);
+    return t == BDB_CONTRACT_CODE || (t == BDB_CONTRACT_DATA && bdbi_be32(key + klen - 4) == 1);
 }
 
 /* One random record: live lists mix LIVE, INIT and DEAD records of every
@@ -198,7 +182,7 @@ static size_t random_record(rk_gen *g, int hot, int no_init, uint8_t *buf, size_
             is_key = type == BDB_DEADENTRY;
         }
         size_t n = rk_into(g, is_key ? &bdbi_xt_ledger_key : &bdbi_xt_ledger_entry, buf, cap);
-        put_be32(buf, (uint32_t)type);
+        bdbi_put_be32(buf, (uint32_t)type);
         if (!hot || persistent_soroban(buf + 4, n - 4, is_key)) return n;
     }
 }
@@ -247,8 +231,8 @@ static void ds_write(dataset *d)
     size_t pos = 0, i = 0;
     while (pos < d->len) {
         cr_assert_leq(pos + 4, d->len);
-        size_t n = be32(d->data + pos) & 0x7fffffffu;
-        if (!(pos == 0 && (int32_t)be32(d->data + 4) == -1)) {
+        size_t n = bdbi_be32(d->data + pos) & 0x7fffffffu;
+        if (!(pos == 0 && (int32_t)bdbi_be32(d->data + 4) == -1)) {
             cr_assert_lt(i, d->n);
             cr_assert_eq(n, d->it[i].len, "record %zu", i);
             cr_assert_eq(memcmp(d->data + pos + 4, d->it[i].rec, n), 0, "record %zu", i);
@@ -280,8 +264,8 @@ static void ds_random(dataset *d, int hot, uint32_t protocol, size_t n, uint64_t
  * durability (the key's last word), later types shifted by one. */
 static int kind_of_key(const uint8_t *key, size_t klen)
 {
-    int t = (int)be32(key);
-    if (t == BDB_CONTRACT_DATA) return 6 + (int)be32(key + klen - 4);
+    int t = (int)bdbi_be32(key);
+    if (t == BDB_CONTRACT_DATA) return 6 + (int)bdbi_be32(key + klen - 4);
     return t < BDB_CONTRACT_DATA ? t : t + 1;
 }
 
@@ -302,7 +286,7 @@ static void recount_ranges(const dataset *d, int present[10], uint64_t begin[10]
     memset(present, 0, 10 * sizeof *present);
     int last = -1;
     for (size_t i = 0; i < d->n; i++) {
-        int t = (int)be32(d->it[i].key);
+        int t = (int)bdbi_be32(d->it[i].key);
         if (present[t]) continue;
         present[t] = 1;
         begin[t] = d->it[i].off;
@@ -318,7 +302,7 @@ static long ds_find(const dataset *d, const uint8_t *sk, size_t sklen)
     size_t lo = 0, hi = d->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = sk_cmp(d->it[mid].sk, d->it[mid].sklen, sk, sklen);
+        int c = bdbi_sk_cmp(d->it[mid].sk, d->it[mid].sklen, sk, sklen);
         if (!c) return (long)mid;
         if (c < 0)
             lo = mid + 1;

@@ -66,7 +66,7 @@ typedef struct query {
 static int query_cmp(const void *a, const void *b)
 {
     const query *x = a, *y = b;
-    return sk_cmp(x->sk, x->sklen, y->sk, y->sklen);
+    return bdbi_sk_cmp(x->sk, x->sklen, y->sk, y->sklen);
 }
 
 /* Every present key, and about as many absent ones: random keys of every
@@ -394,8 +394,9 @@ Test(index, page_rule)
         const item *f = &d.it[first[j]], *l = &d.it[first[j] - 1];
         cr_assert_leq(n, f->sklen);
         cr_assert_eq(memcmp(s, f->sk, n), 0, "separator %zu is not a prefix of the first key", j);
-        cr_assert_gt(sk_cmp(s, n, l->sk, l->sklen), 0, "separator %zu", j);
-        cr_assert_leq(sk_cmp(s, n - 1, l->sk, l->sklen), 0, "separator %zu is not shortest", j);
+        cr_assert_gt(bdbi_sk_cmp(s, n, l->sk, l->sklen), 0, "separator %zu", j);
+        cr_assert_leq(bdbi_sk_cmp(s, n - 1, l->sk, l->sklen), 0, "separator %zu is not shortest",
+                      j);
         cr_assert_eq(x->sep_prefix[j], bdbi_sk_prefix(s, n));
     }
     /* the records of each page start inside its window */
@@ -418,7 +419,7 @@ static size_t asset(uint8_t *p, int a)
     int t = a == 0 ? 0 : 1 + a % 2;
     size_t n = t == 0 ? 4 : t == 1 ? 44 : 52;
     memset(p, 0, n);
-    put_be32(p, (uint32_t)t);
+    bdbi_put_be32(p, (uint32_t)t);
     if (t) {
         memcpy(p + 4, "ABCDEFGHIJKL", t == 1 ? 4 : 12);
         p[4] = (uint8_t)('A' + a);
@@ -431,16 +432,16 @@ static size_t asset(uint8_t *p, int a)
 static size_t pool_record(uint8_t *buf, int32_t rtype, int id, int a, int b)
 {
     size_t n = 0;
-    put_be32(buf, (uint32_t)rtype), n += 4;
-    put_be32(buf + n, 7), n += 4; /* lastModifiedLedgerSeq */
-    put_be32(buf + n, BDB_LIQUIDITY_POOL), n += 4;
+    bdbi_put_be32(buf, (uint32_t)rtype), n += 4;
+    bdbi_put_be32(buf + n, 7), n += 4; /* lastModifiedLedgerSeq */
+    bdbi_put_be32(buf + n, BDB_LIQUIDITY_POOL), n += 4;
     memset(buf + n, 0, 32), buf[n] = (uint8_t)id, buf[n + 31] = 0x5a, n += 32;
-    put_be32(buf + n, 0), n += 4; /* LIQUIDITY_POOL_CONSTANT_PRODUCT */
+    bdbi_put_be32(buf + n, 0), n += 4; /* LIQUIDITY_POOL_CONSTANT_PRODUCT */
     n += asset(buf + n, a);
     n += asset(buf + n, b);
-    put_be32(buf + n, 30), n += 4;   /* fee */
-    memset(buf + n, 0, 32), n += 32; /* reserves, shares, trust lines */
-    put_be32(buf + n, 0), n += 4;    /* ext v0 */
+    bdbi_put_be32(buf + n, 30), n += 4; /* fee */
+    memset(buf + n, 0, 32), n += 32;    /* reserves, shares, trust lines */
+    bdbi_put_be32(buf + n, 0), n += 4;  /* ext v0 */
     return n;
 }
 
@@ -467,8 +468,8 @@ Test(index, pool_map)
     for (int i = 0; i < 300; i++) {
         /* no random pools: their assets would join the map */
         size_t n = random_record(&g, 0, 0, big, sizeof big);
-        int is_key = be32(big) == BDB_DEADENTRY;
-        if (be32(big + (is_key ? 4 : 8)) != BDB_LIQUIDITY_POOL) ds_add(&d, big, n);
+        int is_key = bdbi_be32(big) == BDB_DEADENTRY;
+        if (bdbi_be32(big + (is_key ? 4 : 8)) != BDB_LIQUIDITY_POOL) ds_add(&d, big, n);
     }
     ds_sort_unique(&d);
     ds_write(&d);
@@ -613,7 +614,7 @@ static void check_rejections(const dataset *d, const bdbi_index_params *p)
     for (size_t at = 64; at + 4 <= n - 8; at += 4)
         for (int v = 0; v < 5; v++) {
             memcpy(cp, img, n);
-            put_be32(cp + at, vals[v]);
+            bdbi_put_be32(cp + at, vals[v]);
             fix_checksum(cp, n);
             write_bytes(bad, cp, n);
             int rc = bdbi_index_load(env, bad, p, d->len, d->xxh, &y);
@@ -752,14 +753,14 @@ static size_t tie_record(uint8_t *buf, int c, uint32_t v)
     memcpy(buf, head, sizeof head);
     memset(buf + 12, 0, 32);
     buf[12] = (uint8_t)c; /* contract ID */
-    put_be32(buf + 44, 13);
-    put_be32(buf + 48, 17);
+    bdbi_put_be32(buf + 44, 13);
+    bdbi_put_be32(buf + 48, 17);
     uint8_t *b = buf + 52;
     b[0] = (uint8_t)(v / 16 + 1); /* v < 4064 */
     memset(b + 1, 0x55, 12);
     for (int i = 0; i < 4; i++, v /= 255) b[16 - i] = (uint8_t)(v % 255 + 1);
     memset(b + 17, 0, 3);
-    put_be32(buf + 72, 1); /* PERSISTENT */
+    bdbi_put_be32(buf + 72, 1); /* PERSISTENT */
     return 76;
 }
 
@@ -835,7 +836,7 @@ Test(index, skip_ties)
     size_t np = nq;
     for (size_t i = 0; i < d.n; i++) {
         q[nq] = tie_query(1 + (int)(i >= d.n / 2), (uint32_t)(i % (d.n / 2)) * 2, (long)i);
-        cr_assert_eq(sk_cmp(q[nq].sk, q[nq].sklen, d.it[i].sk, d.it[i].sklen), 0);
+        cr_assert_eq(bdbi_sk_cmp(q[nq].sk, q[nq].sklen, d.it[i].sk, d.it[i].sklen), 0);
         nq++;
     }
     uint64_t *h = malloc(nq * sizeof *h);
@@ -916,8 +917,9 @@ Test(index, corrupt_data)
                 memcpy(buf, d.data, d.len);
                 size_t len = d.len;
                 if (how == 0) buf[it->off] &= 0x7f; /* no last-fragment bit */
-                if (how == 1) put_be32(buf + it->off, 0xfffffffcu);
-                if (how == 2) put_be32(buf + it->off, 0x80000000u | (uint32_t)(d.len - it->off));
+                if (how == 1) bdbi_put_be32(buf + it->off, 0xfffffffcu);
+                if (how == 2)
+                    bdbi_put_be32(buf + it->off, 0x80000000u | (uint32_t)(d.len - it->off));
                 if (how == 3) len = (size_t)it->off + 2;
                 uint8_t *data = malloc(len); /* ASan sees any read past len */
                 memcpy(data, buf, len);
@@ -1041,9 +1043,9 @@ static uint8_t *tight(const uint8_t *rec, size_t len)
 static size_t key_end(int is_key, const uint8_t *rec, size_t klen)
 {
     if (is_key) return 4 + klen;
-    int32_t t = (int32_t)be32(rec + 8);
+    int32_t t = (int32_t)bdbi_be32(rec + 8);
     if (t == BDB_CONTRACT_DATA) return 12 + 4 + (klen - 4);
-    if (t == BDB_CONTRACT_CODE) return 12 + (be32(rec + 12) ? 52 : 4) + 32;
+    if (t == BDB_CONTRACT_CODE) return 12 + (bdbi_be32(rec + 12) ? 52 : 4) + 32;
     return 8 + klen;
 }
 
@@ -1066,12 +1068,12 @@ Test(index, record_has_key)
     int have[10] = {0}, code_v1 = 0, code_v0 = 0;
     while (d.n < 10 * PER_TYPE) {
         size_t n = rk_into(&g, &bdbi_xt_ledger_entry, buf, sizeof buf);
-        int t = (int)be32(buf + 8);
+        int t = (int)bdbi_be32(buf + 8);
         if (have[t] == PER_TYPE) continue;
-        put_be32(buf, BDB_LIVEENTRY);
+        bdbi_put_be32(buf, BDB_LIVEENTRY);
         ds_add(&d, buf, n);
         have[t]++;
-        if (t == BDB_CONTRACT_CODE) *(be32(buf + 12) ? &code_v1 : &code_v0) += 1;
+        if (t == BDB_CONTRACT_CODE) *(bdbi_be32(buf + 12) ? &code_v1 : &code_v0) += 1;
     }
     cr_assert(code_v0 && code_v1, "both ContractCodeEntry extensions");
     /* CONTRACT_DATA entries with the durability flipped: same contract and
@@ -1079,11 +1081,11 @@ Test(index, record_has_key)
     size_t base = d.n;
     for (size_t i = 0; i < base; i++) {
         const item *it = &d.it[i];
-        if (be32(it->key) != BDB_CONTRACT_DATA) continue;
+        if (bdbi_be32(it->key) != BDB_CONTRACT_DATA) continue;
         memcpy(buf, it->rec, it->len);
         size_t at = 12 + 4 + (it->klen - 4) - 4; /* the durability word */
-        cr_assert_eq(be32(buf + at), be32(it->key + it->klen - 4));
-        put_be32(buf + at, be32(buf + at) ^ 1);
+        cr_assert_eq(bdbi_be32(buf + at), bdbi_be32(it->key + it->klen - 4));
+        bdbi_put_be32(buf + at, bdbi_be32(buf + at) ^ 1);
         ds_add(&d, buf, it->len);
         const item *tw = &d.it[d.n - 1];
         cr_assert_neq(kind_of_key(tw->key, tw->klen), kind_of_key(it->key, it->klen));
@@ -1096,20 +1098,20 @@ Test(index, record_has_key)
         const item *it = &d.it[i];
         /* LIVE, INIT, DEAD; hot ARCHIVED and LIVE */
         uint8_t *dead = malloc(4 + it->klen);
-        put_be32(dead, BDB_DEADENTRY);
+        bdbi_put_be32(dead, BDB_DEADENTRY);
         memcpy(dead + 4, it->key, it->klen);
         memcpy(buf, it->rec, it->len);
         for (int32_t rt = 0; rt <= 2; rt++) {
-            put_be32(buf, (uint32_t)rt);
+            bdbi_put_be32(buf, (uint32_t)rt);
             int want = rt != BDB_DEADENTRY; /* a DEADENTRY tag on an entry: not a key record */
             cr_assert_eq(has_key_tight(0, buf, it->len, it->key, it->klen), want, "type %d", rt);
         }
         cr_assert_eq(has_key_tight(0, dead, 4 + it->klen, it->key, it->klen), 1);
-        put_be32(buf, BDB_HOT_ARCHIVED);
+        bdbi_put_be32(buf, BDB_HOT_ARCHIVED);
         cr_assert_eq(has_key_tight(1, buf, it->len, it->key, it->klen), 1);
-        put_be32(dead, BDB_HOT_LIVE);
+        bdbi_put_be32(dead, BDB_HOT_LIVE);
         cr_assert_eq(has_key_tight(1, dead, 4 + it->klen, it->key, it->klen), 1);
-        put_be32(dead, BDB_DEADENTRY);
+        bdbi_put_be32(dead, BDB_DEADENTRY);
         cr_assert_eq(bdbi_record_kind(0, it->rec, it->len), kind_of_key(it->key, it->klen));
         cr_assert_eq(bdbi_record_kind(0, dead, 4 + it->klen), kind_of_key(it->key, it->klen));
         /* every truncation: no read outside, and no match without the key */
@@ -1241,7 +1243,7 @@ Test(index, files_past_4gib)
     for (size_t i = 0; i < d.n; i++) {
         if (i == half) pos = size - tail;
         uint8_t mark[4];
-        put_be32(mark, 0x80000000u | (uint32_t)d.it[i].len);
+        bdbi_put_be32(mark, 0x80000000u | (uint32_t)d.it[i].len);
         cr_assert_eq(pwrite(fd, mark, 4, (off_t)pos), 4);
         cr_assert_eq(pwrite(fd, d.it[i].rec, d.it[i].len, (off_t)pos + 4), (ssize_t)d.it[i].len);
         d.it[i].off = pos;

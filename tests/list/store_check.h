@@ -345,6 +345,21 @@ static inline int store_dir_sane(const char *dir, char *why, size_t cap)
     return rc;
 }
 
+/* A fresh scratch directory /tmp/bdb-test-<tag>-XXXXXX (into dir, room
+ * for 64 bytes) and an environment with `threads` pool threads. 0, or -1
+ * with nothing left behind. */
+static inline int store_tmp_env(const char *tag, char dir[64], unsigned threads, bdb_env **env)
+{
+    snprintf(dir, 64, "/tmp/bdb-test-%s-XXXXXX", tag);
+    if (!mkdtemp(dir)) return -1;
+    bdb_env_options o;
+    bdb_env_options_init(&o);
+    o.threads = threads;
+    if (bdb_env_open(&o, env) == 0) return 0;
+    rmdir(dir);
+    return -1;
+}
+
 /* Removes every file of `dir` and the directory (it has no subdirectories). */
 static inline void store_rmdir(const char *dir)
 {

@@ -40,12 +40,7 @@ static bdb_env *g_env;
 
 static void setup(void)
 {
-    snprintf(g_dir, sizeof g_dir, "/tmp/bdb-test-facts-XXXXXX");
-    cr_assert_not_null(mkdtemp(g_dir));
-    bdb_env_options o;
-    bdb_env_options_init(&o);
-    o.threads = 2;
-    cr_assert_eq(bdb_env_open(&o, &g_env), 0, "%s", bdb_errmsg());
+    cr_assert_eq(store_tmp_env("facts", g_dir, 2, &g_env), 0, "%s", bdb_errmsg());
 }
 
 static void teardown(void)

@@ -37,12 +37,7 @@ static bdb_env *g_env;
 
 static void setup(void)
 {
-    snprintf(g_dir, sizeof g_dir, "/tmp/bdb-test-reads-XXXXXX");
-    cr_assert_not_null(mkdtemp(g_dir));
-    bdb_env_options o;
-    bdb_env_options_init(&o);
-    o.threads = 2;
-    cr_assert_eq(bdb_env_open(&o, &g_env), 0, "%s", bdb_errmsg());
+    cr_assert_eq(store_tmp_env("reads", g_dir, 2, &g_env), 0, "%s", bdb_errmsg());
 }
 
 static void teardown(void)
@@ -262,6 +257,15 @@ static void check_current(bdb_list *l, const model *m, const model *h)
     bdb_list_view_release(v);
 }
 
+/* Bucket k of the writer's lists (white-box): k < 22 the live list, then
+ * the hot one, each L0 curr, L0 snap, L1 curr ... */
+static bdbi_lbucket *bucket_at(bdb_list *l, int k)
+{
+    bdbi_llist *ll = k >= 2 * BDB_LIST_LEVELS ? &l->hot : &l->live;
+    k %= 2 * BDB_LIST_LEVELS;
+    return k % 2 ? ll->levels[k / 2].snap : ll->levels[k / 2].curr;
+}
+
 /* Every index file of the store's current buckets, damaged in turn:
  * truncated, a bit flipped, replaced by another bucket's index, another
  * format version (docs/index-file.md). */
@@ -270,9 +274,7 @@ static int damage_index_files(bdb_list *l)
     int damaged = 0;
     char path[4096], other[4096] = "";
     for (int i = 0; i < 4 * BDB_LIST_LEVELS; i++) {
-        bdbi_llist *ll = i >= 2 * BDB_LIST_LEVELS ? &l->hot : &l->live;
-        int k = i % (2 * BDB_LIST_LEVELS);
-        bdbi_lbucket *b = k % 2 ? ll->levels[k / 2].snap : ll->levels[k / 2].curr;
+        bdbi_lbucket *b = bucket_at(l, i);
         for (uint32_t f = 0; b && f < b->n_files; f++) {
             cr_assert_eq(bdbi_lbucket_index_path(l, b, f, path, sizeof path), 0);
             struct stat st;
@@ -318,27 +320,25 @@ static int check_index_files(bdb_list *l, uint64_t want_page)
 {
     int n = 0;
     char path[4096];
-    for (int hot = 0; hot < 2; hot++)
-        for (int i = 0; i < BDB_LIST_LEVELS; i++)
-            for (int j = 0; j < 2; j++) {
-                bdbi_llist *ll = hot ? &l->hot : &l->live;
-                bdbi_lbucket *b = j ? ll->levels[i].snap : ll->levels[i].curr;
-                for (uint32_t f = 0; b && f < b->n_files; f++) {
-                    const bdbi_lfile *lf = &b->files[f];
-                    uint64_t form = bdbi_index_form(lf->idx);
-                    if (!form) continue;
-                    if (want_page) cr_assert_eq(form, want_page);
-                    bdbi_index_params p;
-                    bdbi_list_index_params(l, hot, &p);
-                    cr_assert_eq(bdbi_lbucket_index_path(l, b, f, path, sizeof path), 0);
-                    bdbi_index *x = NULL;
-                    int rc = bdbi_index_load(g_env, path, &p, lf->size, lf->xxh, &x);
-                    cr_assert_eq(rc, 0, "%s: %s", path, bdb_errmsg());
-                    cr_assert(bdbi_index_equal(x, lf->idx), "%s differs from the index", path);
-                    bdbi_index_free(g_env, x);
-                    n++;
-                }
-            }
+    for (int q = 0; q < 4 * BDB_LIST_LEVELS; q++) {
+        int hot = q >= 2 * BDB_LIST_LEVELS;
+        bdbi_lbucket *b = bucket_at(l, q);
+        for (uint32_t f = 0; b && f < b->n_files; f++) {
+            const bdbi_lfile *lf = &b->files[f];
+            uint64_t form = bdbi_index_form(lf->idx);
+            if (!form) continue;
+            if (want_page) cr_assert_eq(form, want_page);
+            bdbi_index_params p;
+            bdbi_list_index_params(l, hot, &p);
+            cr_assert_eq(bdbi_lbucket_index_path(l, b, f, path, sizeof path), 0);
+            bdbi_index *x = NULL;
+            int rc = bdbi_index_load(g_env, path, &p, lf->size, lf->xxh, &x);
+            cr_assert_eq(rc, 0, "%s: %s", path, bdb_errmsg());
+            cr_assert(bdbi_index_equal(x, lf->idx), "%s differs from the index", path);
+            bdbi_index_free(g_env, x);
+            n++;
+        }
+    }
     return n;
 }
 
@@ -451,50 +451,47 @@ Test(reads, entry_counters)
         cr_assert_eq(batch_apply(l, batches_get(&bs, L)), 0, "%s", bdb_errmsg());
     bdb_entry_counters sum[2];
     memset(sum, 0, sizeof sum);
-    for (int hot = 0; hot < 2; hot++)
-        for (int i = 0; i < BDB_LIST_LEVELS; i++)
-            for (int j = 0; j < 2; j++) {
-                bdbi_llist *ll = hot ? &l->hot : &l->live;
-                bdbi_lbucket *b = j ? ll->levels[i].snap : ll->levels[i].curr;
-                for (uint32_t f = 0; b && f < b->n_files; f++) {
-                    const bdbi_lfile *lf = &b->files[f];
-                    bdbi_entry_counters want;
-                    memset(&want, 0, sizeof want);
-                    size_t pos = 0;
-                    while (pos < lf->map.len) {
-                        uint32_t mark = bdbi_be32(lf->map.data + pos) & 0x7fffffffu;
-                        const uint8_t *rec = lf->map.data + pos + 4;
-                        pos += 4 + mark;
-                        int32_t type = (int32_t)bdbi_be32(rec);
-                        if (type == BDB_METAENTRY) continue;
-                        int dead = hot ? type == BDB_HOT_LIVE : type == BDB_DEADENTRY;
-                        const uint8_t *key = dead ? rec + 4 : rec + 8;
-                        int et = (int)bdbi_be32(key), kind = et;
-                        if (et == BDB_CONTRACT_DATA) {
-                            /* durability: the key's last field; entries: read the key */
-                            uint8_t k[4096];
-                            size_t kl = mark - 4;
-                            if (!dead)
-                                cr_assert_eq(
-                                    bdb_ledger_entry_key(rec + 4, mark - 4, k, sizeof k, &kl), 0);
-                            else
-                                memcpy(k, rec + 4, kl);
-                            kind = bdbi_be32(k + kl - 4) == 0 ? 6 : 7;
-                        } else if (et > BDB_CONTRACT_DATA) {
-                            kind = et + 1;
-                        }
-                        want.count[kind]++;
-                        want.bytes[kind] += mark;
-                    }
-                    const bdbi_entry_counters *got = bdbi_index_counters(lf->idx);
-                    for (int k = 0; k < BDBI_INDEX_COUNTER_KINDS; k++) {
-                        cr_assert_eq(got->count[k], want.count[k], "%s kind %d count", lf->name, k);
-                        cr_assert_eq(got->bytes[k], want.bytes[k], "%s kind %d bytes", lf->name, k);
-                        sum[hot].count[k] += want.count[k];
-                        sum[hot].bytes[k] += want.bytes[k];
-                    }
+    for (int q = 0; q < 4 * BDB_LIST_LEVELS; q++) {
+        int hot = q >= 2 * BDB_LIST_LEVELS;
+        bdbi_lbucket *b = bucket_at(l, q);
+        for (uint32_t f = 0; b && f < b->n_files; f++) {
+            const bdbi_lfile *lf = &b->files[f];
+            bdbi_entry_counters want;
+            memset(&want, 0, sizeof want);
+            size_t pos = 0;
+            while (pos < lf->map.len) {
+                uint32_t mark = bdbi_be32(lf->map.data + pos) & 0x7fffffffu;
+                const uint8_t *rec = lf->map.data + pos + 4;
+                pos += 4 + mark;
+                int32_t type = (int32_t)bdbi_be32(rec);
+                if (type == BDB_METAENTRY) continue;
+                int dead = hot ? type == BDB_HOT_LIVE : type == BDB_DEADENTRY;
+                const uint8_t *key = dead ? rec + 4 : rec + 8;
+                int et = (int)bdbi_be32(key), kind = et;
+                if (et == BDB_CONTRACT_DATA) {
+                    /* durability: the key's last field; entries: read the key */
+                    uint8_t k[4096];
+                    size_t kl = mark - 4;
+                    if (!dead)
+                        cr_assert_eq(bdb_ledger_entry_key(rec + 4, mark - 4, k, sizeof k, &kl), 0);
+                    else
+                        memcpy(k, rec + 4, kl);
+                    kind = bdbi_be32(k + kl - 4) == 0 ? 6 : 7;
+                } else if (et > BDB_CONTRACT_DATA) {
+                    kind = et + 1;
                 }
+                want.count[kind]++;
+                want.bytes[kind] += mark;
             }
+            const bdbi_entry_counters *got = bdbi_index_counters(lf->idx);
+            for (int k = 0; k < BDBI_INDEX_COUNTER_KINDS; k++) {
+                cr_assert_eq(got->count[k], want.count[k], "%s kind %d count", lf->name, k);
+                cr_assert_eq(got->bytes[k], want.bytes[k], "%s kind %d bytes", lf->name, k);
+                sum[hot].count[k] += want.count[k];
+                sum[hot].bytes[k] += want.bytes[k];
+            }
+        }
+    }
     bdb_list_view *v = bdb_list_view_acquire(l);
     for (int hot = 0; hot < 2; hot++) {
         bdb_entry_counters c2;
@@ -512,20 +509,17 @@ Test(reads, bad_arguments)
 {
     config c = {"all-paged", 0, 8, 1};
     bdb_list *l = open_store(&c, 0);
-    uint8_t rec[512];
-    size_t n = 0;
-    {
-        /* one ACCOUNT entry: type 0, AccountID, balance... via the vectors'
-         * first ledger would do too; a minimal valid entry is enough */
-        batches bs = {0};
-        char err[512];
-        cr_assert_eq(batches_load(&bs, "mix-a", 20, err, sizeof err), 0, "%s", err);
-        for (uint32_t L = 1; L <= 20; L++)
-            cr_assert_eq(batch_apply(l, batches_get(&bs, L)), 0, "%s", bdb_errmsg());
-        batches_free(&bs);
-    }
+    /* a few ledgers, so that reads reach real buckets */
+    batches bs = {0};
+    char err[512];
+    cr_assert_eq(batches_load(&bs, "mix-a", 20, err, sizeof err), 0, "%s", err);
+    for (uint32_t L = 1; L <= 20; L++)
+        cr_assert_eq(batch_apply(l, batches_get(&bs, L)), 0, "%s", bdb_errmsg());
+    batches_free(&bs);
     bdb_list_view *v = bdb_list_view_acquire(l);
     bdb_list_entry e;
+    size_t n = 0;
+    uint8_t rec[512]; /* bytes that are no LedgerKey, Asset or AccountID */
     memset(rec, 0xff, sizeof rec);
     cr_assert_eq(bdb_list_get(v, rec, 40, &e), BDB_EFORMAT);
     cr_assert_eq(bdb_list_get(v, rec, 0, &e), BDB_EFORMAT);

@@ -35,12 +35,7 @@ static bdb_env *g_env;
 
 static void setup(void)
 {
-    snprintf(g_dir, sizeof g_dir, "/tmp/bdb-test-reads2-XXXXXX");
-    cr_assert_not_null(mkdtemp(g_dir));
-    bdb_env_options o;
-    bdb_env_options_init(&o);
-    o.threads = 2;
-    cr_assert_eq(bdb_env_open(&o, &g_env), 0, "%s", bdb_errmsg());
+    cr_assert_eq(store_tmp_env("reads2", g_dir, 2, &g_env), 0, "%s", bdb_errmsg());
 }
 
 static void teardown(void)
@@ -106,13 +101,19 @@ static size_t asset_xdr(int k, uint8_t *buf)
     return o.len;
 }
 
+/* Starts a LedgerEntry of `type` last modified at `lm` in e. */
+static void entry_begin(ebuf *e, bdbi_xdr_out *o, uint32_t lm, int type)
+{
+    bdbi_xdr_out_init(o, e->b, sizeof e->b);
+    bdbi_xdr_put_u32(o, lm);
+    bdbi_xdr_put_u32(o, (uint32_t)type);
+}
+
 static ebuf account_entry(uint64_t id, int64_t balance, int64_t dest, uint32_t lm)
 {
     ebuf e;
     bdbi_xdr_out o;
-    bdbi_xdr_out_init(&o, e.b, sizeof e.b);
-    bdbi_xdr_put_u32(&o, lm);
-    bdbi_xdr_put_u32(&o, BDB_ACCOUNT);
+    entry_begin(&e, &o, lm, BDB_ACCOUNT);
     account_id(&o, id);
     bdbi_xdr_put_i64(&o, balance);
     bdbi_xdr_put_u64(&o, 1);         /* seqNum */
@@ -133,11 +134,9 @@ static ebuf pool_entry(int p, int asset_a, int asset_b, uint32_t lm)
 {
     ebuf e;
     bdbi_xdr_out o;
-    bdbi_xdr_out_init(&o, e.b, sizeof e.b);
+    entry_begin(&e, &o, lm, BDB_LIQUIDITY_POOL);
     uint8_t id[32];
     pool_id(id, p);
-    bdbi_xdr_put_u32(&o, lm);
-    bdbi_xdr_put_u32(&o, BDB_LIQUIDITY_POOL);
     bdbi_xdr_put_fixed(&o, id, 32);
     bdbi_xdr_put_u32(&o, 0); /* LIQUIDITY_POOL_CONSTANT_PRODUCT */
     put_asset(&o, asset_a);
@@ -153,11 +152,9 @@ static ebuf pool_trustline(uint64_t account, int p, int64_t balance, uint32_t lm
 {
     ebuf e;
     bdbi_xdr_out o;
-    bdbi_xdr_out_init(&o, e.b, sizeof e.b);
+    entry_begin(&e, &o, lm, BDB_TRUSTLINE);
     uint8_t id[32];
     pool_id(id, p);
-    bdbi_xdr_put_u32(&o, lm);
-    bdbi_xdr_put_u32(&o, BDB_TRUSTLINE);
     account_id(&o, account);
     bdbi_xdr_put_u32(&o, 3); /* ASSET_TYPE_POOL_SHARE */
     bdbi_xdr_put_fixed(&o, id, 32);
@@ -176,9 +173,7 @@ static ebuf contract_data(int c, int key, int durability, uint64_t v, uint32_t l
 {
     ebuf e;
     bdbi_xdr_out o;
-    bdbi_xdr_out_init(&o, e.b, sizeof e.b);
-    bdbi_xdr_put_u32(&o, lm);
-    bdbi_xdr_put_u32(&o, BDB_CONTRACT_DATA);
+    entry_begin(&e, &o, lm, BDB_CONTRACT_DATA);
     bdbi_xdr_put_u32(&o, 0); /* ext */
     bdbi_xdr_put_u32(&o, 1); /* SC_ADDRESS_TYPE_CONTRACT */
     uint8_t h[32];
