@@ -94,8 +94,10 @@ struct bdbi_index_builder {
     /* the page size if the file ends up paged; 0 when it cannot (live,
      * exponent 0) */
     uint64_t ps;
-    /* offsets are kept while the file may still end below the cutoff */
+    /* offsets are kept while the file may still end below the cutoff: as
+     * 4 bytes each until one needs more (off_size 4 or 8) */
     int keep_offsets;
+    size_t off_size;
     uint64_t n;    /* records added */
     uint64_t next; /* the first offset the next record may start at */
     vec hashes, offsets;
@@ -114,7 +116,7 @@ void bdbi_index_builder_free(bdbi_index_builder *b)
     if (!b) return;
     bdb_env *env = b->env;
     vec_free(env, &b->hashes, 8);
-    vec_free(env, &b->offsets, 8);
+    vec_free(env, &b->offsets, b->off_size);
     vec_free(env, &b->prev, 1);
     vec_free(env, &b->page_off, 8);
     vec_free(env, &b->sep_end, 8);
@@ -138,6 +140,7 @@ int bdbi_index_builder_new(bdb_env *env, const bdbi_index_params *p, bdbi_index_
      * decided now; other live files keep both until they pass the cutoff */
     b->ps = p->hot || p->page_exponent ? bdbi_index_page_size(&b->p, UINT64_MAX) : 0;
     b->keep_offsets = !p->hot;
+    b->off_size = 4;
     *out = b;
     return 0;
 }
@@ -177,11 +180,35 @@ static int add_page(bdbi_index_builder *b, uint64_t offset, const uint8_t *sk, s
     if ((rc = vec_reserve(b->env, &b->page_off, 1, 8)) ||
         (rc = vec_reserve(b->env, &b->sep_end, 1, 8)) || (rc = vec_reserve(b->env, &b->blob, n, 1)))
         return rc;
-    memcpy((uint8_t *)b->blob.p + b->blob.n, sk, n);
+    if (n) memcpy((uint8_t *)b->blob.p + b->blob.n, sk, n); /* the first page's is empty */
     b->blob.n += n;
     U64(b->page_off)[b->page_off.n++] = offset;
     U64(b->sep_end)[b->sep_end.n++] = b->blob.n;
     b->page_upper = offset - offset % b->ps + b->ps;
+    return 0;
+}
+
+/* Keeps a record's offset, widening the kept ones to 8 bytes when the
+ * first offset past 4 GiB comes. */
+static int add_offset(bdbi_index_builder *b, uint64_t offset)
+{
+    int rc;
+    if (b->off_size == 4 && offset > UINT32_MAX) {
+        vec *v = &b->offsets;
+        size_t cap = v->n + v->n / 2 + 1;
+        void *q = bdbi_realloc(b->env, BDB_MEM_INDEX, v->p, v->cap * 4, cap * 8);
+        if (!q) return BDB_ENOMEM;
+        /* back to front: the 8-byte slots never overwrite unread ones */
+        for (size_t i = v->n; i-- > 0;) ((uint64_t *)q)[i] = ((uint32_t *)q)[i];
+        v->p = q;
+        v->cap = cap;
+        b->off_size = 8;
+    }
+    if ((rc = vec_reserve(b->env, &b->offsets, 1, b->off_size))) return rc;
+    if (b->off_size == 4)
+        ((uint32_t *)b->offsets.p)[b->offsets.n++] = (uint32_t)offset;
+    else
+        U64(b->offsets)[b->offsets.n++] = offset;
     return 0;
 }
 
@@ -211,16 +238,12 @@ static int builder_add(bdbi_index_builder *b, uint64_t offset, const uint8_t *re
         return rc;
     if ((rc = vec_reserve(b->env, &b->hashes, 1, 8))) return rc;
     U64(b->hashes)[b->hashes.n++] = bdbi_hash64(sk, sk_len, b->p.seed);
-    if (b->keep_offsets) {
-        if (b->ps && offset >= b->p.cutoff_bytes) {
-            /* the file is at least the cutoff: it will be paged */
-            b->keep_offsets = 0;
-            vec_free(b->env, &b->offsets, 8);
-        } else {
-            if ((rc = vec_reserve(b->env, &b->offsets, 1, 8))) return rc;
-            U64(b->offsets)[b->offsets.n++] = offset;
-        }
+    if (b->keep_offsets && b->ps && offset >= b->p.cutoff_bytes) {
+        /* the file is at least the cutoff: it will be paged */
+        b->keep_offsets = 0;
+        vec_free(b->env, &b->offsets, b->off_size);
     }
+    if (b->keep_offsets && (rc = add_offset(b, offset))) return rc;
     if (b->ps && offset >= b->page_upper && (rc = add_page(b, offset, sk, sk_len))) return rc;
     if (!(b->type_mask & 1u << etype)) {
         /* keys start with their type, so types come in ascending order */
@@ -316,7 +339,7 @@ static inline uint64_t tag_of(uint64_t h, uint32_t off_bits)
 }
 
 /* The exact form: every record's offset, found by its key hash. */
-static int build_table(bdb_env *env, const uint64_t *h, const uint64_t *off, size_t n,
+static int build_table(bdb_env *env, const uint64_t *h, const void *off, size_t off_size, size_t n,
                        bdbi_index *x)
 {
     x->off_bits = bdbi_index_off_bits(x->file_size);
@@ -327,7 +350,8 @@ static int build_table(bdb_env *env, const uint64_t *h, const uint64_t *off, siz
     for (size_t i = 0; i < n; i++) {
         size_t pos = slot_of(h[i], x->cap);
         while (x->slots[pos]) pos = pos + 1 == x->cap ? 0 : pos + 1;
-        x->slots[pos] = tag_of(h[i], x->off_bits) << x->off_bits | (off[i] + 1);
+        uint64_t o = off_size == 4 ? ((const uint32_t *)off)[i] : ((const uint64_t *)off)[i];
+        x->slots[pos] = tag_of(h[i], x->off_bits) << x->off_bits | (o + 1);
     }
     return 0;
 }
@@ -370,7 +394,7 @@ static int finish(bdbi_index_builder *b, uint64_t file_size, bdbi_index *x)
             return bdbi_err(BDB_EINVAL,
                             "file size %llu is below the index cutoff, but a record starts past it",
                             (unsigned long long)file_size);
-        return build_table(env, b->hashes.p, b->offsets.p, b->hashes.n, x);
+        return build_table(env, b->hashes.p, b->offsets.p, b->off_size, b->hashes.n, x);
     }
     if (x->page_size != b->ps)
         return bdbi_err(BDB_EINTERNAL, "page size %llu, builder's %llu",

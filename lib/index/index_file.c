@@ -43,7 +43,7 @@ typedef struct wbuf {
 
 static void put(wbuf *o, const void *src, size_t n)
 {
-    if (o->cap - o->len >= n) memcpy(o->p + o->len, src, n);
+    if (o->p && o->len <= o->cap && o->cap - o->len >= n) memcpy(o->p + o->len, src, n);
     o->len += n;
 }
 
@@ -136,7 +136,8 @@ static void serialize(const bdbi_index *x, uint64_t file_size, uint64_t file_xxh
         put_pad(o);
         size_t n = bdbi_fuse_serialized_size(x->filter);
         put_section(o, tag_filter, n);
-        if (o->p && o->cap - o->len >= n) bdbi_fuse_serialize(x->filter, o->p + o->len, n);
+        if (o->p && o->len <= o->cap && o->cap - o->len >= n)
+            bdbi_fuse_serialize(x->filter, o->p + o->len, n);
         o->len += n;
         put_pad(o);
     }
