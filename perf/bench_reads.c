@@ -1,7 +1,8 @@
 /* Benchmarks of the store's reads (`make bench-reads`), on a list of
  * BENCH_ENTRIES live entries (default 10 million; accounts and trustlines,
  * alternately, by key number) in 16 shards with the default index options
- * (cutoff 20 MB, pages of 2^14 bytes):
+ * (cutoff 20 MB, pages of 2^14 bytes; BENCH_INDEX_CUTOFF_MB and
+ * BENCH_INDEX_EXPONENT change them):
  *
  *  build     BENCH_LEDGERS ledgers (default 2047, so that the next one
  *            spills levels 0-5) of equal shares of the new entries plus 10%
@@ -72,6 +73,17 @@ static const char *base_dir(void)
     const char *b = getenv("BENCH_DIR");
     if (!b) b = getenv("TMPDIR");
     return b && *b ? b : "/tmp";
+}
+
+/* The 1-minute load average, printed with each section: the figures
+ * mean little if other work shared the cores. */
+static double loadavg(void)
+{
+    double a = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f && fscanf(f, "%lf", &a) != 1) a = -1;
+    if (f) fclose(f);
+    return a;
 }
 
 static uint64_t env_u64(const char *name, uint64_t def)
@@ -184,6 +196,15 @@ static void gen_ledger(uint32_t L, uint32_t *stamp, uint8_t *recs, bdb_bytes *in
     }
 }
 
+/* BENCH_INDEX_CUTOFF_MB and BENCH_INDEX_EXPONENT override the index
+ * defaults (to see what the page size costs and buys). */
+static void index_options(bdb_list_options *lo)
+{
+    lo->index_cutoff_mb = (uint32_t)env_u64("BENCH_INDEX_CUTOFF_MB", lo->index_cutoff_mb);
+    lo->index_page_size_exponent =
+        (uint32_t)env_u64("BENCH_INDEX_EXPONENT", lo->index_page_size_exponent);
+}
+
 static int open_store(const char *dir, unsigned threads, int persist, bdb_env **env, bdb_list **l)
 {
     bdb_env_options eo;
@@ -194,6 +215,7 @@ static int open_store(const char *dir, unsigned threads, int persist, bdb_env **
     lo.shards = SHARDS;
     lo.fsync = 0;
     lo.persist_index = persist;
+    index_options(&lo);
     int rc = bdb_env_open(&eo, env);
     if (rc) return rc;
     rc = bdb_list_open(*env, dir, &lo, l);
@@ -336,6 +358,7 @@ static double timed_open(const char *dir, int persist)
     bdb_list_options_init(&lo);
     lo.fsync = 0;
     lo.persist_index = persist;
+    index_options(&lo);
     bdb_env *env;
     bdb_list *l;
     if (bdb_env_open(&eo, &env)) exit(1);
@@ -363,8 +386,8 @@ static void bench_open(const char *dir)
     }
     double mr = median(rebuild, r), ml = median(load, r), mh = median(hash, r);
     printf("\n## open (%.0f MB of bucket files, pool of %u threads, page cache warm; median of "
-           "%d)\n\n",
-           bytes / 1e6, threads, r);
+           "%d; load average %.2f)\n\n",
+           bytes / 1e6, threads, r, loadavg());
     printf("| open | time | minus the XXH3 pass alone (%.3f s) |\n|---|---|---|\n", mh);
     printf("| rebuilding every index (persist_index 0) | %.3f s | %.3f s |\n", mr, mr - mh);
     printf("| loading persisted page indexes (persist_index 1) | %.3f s | %.3f s |\n", ml, ml - mh);
@@ -611,8 +634,9 @@ static void bench_get(const char *dir, const char *rdir)
         }
         keyset_free(&hit), keyset_free(&miss);
     }
-    printf("\n## point gets (one thread, %zu random keys per round, median of %d rounds)\n\n", g,
-           r);
+    printf("\n## point gets (one thread, %zu random keys per round, median of %d rounds; load "
+           "average %.2f)\n\n",
+           g, r, loadavg());
     printf("| series | p50 | p99 | wrong answers |\n|---|---|---|---|\n");
     for (int s = 0; s < SERIES; s++) {
         if (s >= PEER_HIT && !peer) continue;
@@ -706,7 +730,9 @@ static void bench_threads(const char *dir)
                    ratio[i]);
     }
     long wrong = args[0].wrong + args[1].wrong;
-    printf("\n## throughput of existing-key gets (%zu gets per thread, median of %d)\n\n", m, r);
+    printf("\n## throughput of existing-key gets (%zu gets per thread, median of %d; load average "
+           "%.2f)\n\n",
+           m, r, loadavg());
     printf("| 1 thread | 2 threads | ratio | wrong answers |\n|---|---|---|---|\n");
     printf("| %.0f k/s | %.0f k/s | %.2fx | %ld |\n", median(one, r) / 1e3, median(two, r) / 1e3,
            median(ratio, r), wrong);
@@ -843,9 +869,9 @@ static void bench_merge(const char *dir)
     bdb_list *l;
     if (open_store(dir, 0, 1, &env, &l)) exit(1);
     bdb_list_view *v = bdb_list_view_acquire(l);
-    printf("\n## get latency during the merges of ledger %u\n\nrecords per level (curr + snap) "
-           "at ledger %u:",
-           n_ledgers + 1, n_ledgers);
+    printf("\n## get latency during the merges of ledger %u (load average %.2f)\n\nrecords per "
+           "level (curr + snap) at ledger %u:",
+           n_ledgers + 1, loadavg(), n_ledgers);
     for (int i = 0; i < BDB_LIST_LEVELS; i++) {
         uint64_t c = v->live[i][0] ? v->live[i][0]->records : 0;
         uint64_t s = v->live[i][1] ? v->live[i][1]->records : 0;
@@ -895,8 +921,13 @@ int main(void)
         if (!mkdtemp(dir)) return perror("mkdtemp"), 1;
     }
     snprintf(rdir, sizeof rdir, "%s-rocksdb", dir);
-    printf("bench-reads: %llu entries, %u ledgers, 16 shards, default index options, in %s\n",
-           (unsigned long long)n_entries, n_ledgers, dir);
+    bdb_list_options lo;
+    bdb_list_options_init(&lo);
+    index_options(&lo);
+    printf("bench-reads: %llu entries, %u ledgers, 16 shards, index cutoff %u MB, pages of 2^%u "
+           "bytes, in %s\n",
+           (unsigned long long)n_entries, n_ledgers, lo.index_cutoff_mb,
+           lo.index_page_size_exponent, dir);
     fflush(stdout);
     if (build(dir, 1)) return 1;
     fflush(stdout);
