@@ -415,8 +415,10 @@ static inline uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Times each get of ks on v into ns[]; counts wrong answers. */
-static long timed_gets(const bdb_list_view *v, const keyset *ks, int absent, uint32_t *ns)
+/* Times each get of ks on v into ns[]; counts wrong answers. where[i]
+ * (when not NULL) gets the bucket that answered: level * 2 + snap. */
+static long timed_gets(const bdb_list_view *v, const keyset *ks, int absent, uint32_t *ns,
+                       uint8_t *where)
 {
     long wrong = 0;
     for (size_t i = 0; i < ks->n; i++) {
@@ -426,8 +428,27 @@ static long timed_gets(const bdb_list_view *v, const keyset *ks, int absent, uin
         uint64_t t1 = now_ns();
         ns[i] = (uint32_t)(t1 - t0 < UINT32_MAX ? t1 - t0 : UINT32_MAX);
         if (absent ? rc != 0 : rc != 1 || !entry_ok(ks->num[i], e.data, e.len)) wrong++;
+        if (where) where[i] = rc == 1 ? (uint8_t)(e.level * 2 + e.snap) : 0xff;
     }
     return wrong;
+}
+
+/* Where existing keys were found and what a get cost by that bucket: a
+ * get walks every bucket above the one holding the key. */
+static void print_by_bucket(const uint32_t *ns, const uint8_t *where, size_t n)
+{
+    uint32_t *tmp = malloc(n * sizeof *tmp);
+    printf("\nexisting keys by the bucket that held them (first round):\n\n| bucket | share | p50 "
+           "|\n|---|---|---|\n");
+    for (int b = 0; b < 2 * BDB_LIST_LEVELS; b++) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (where[i] == b) tmp[m++] = ns[i];
+        if (m)
+            printf("| L%d %s | %.1f%% | %.2f µs |\n", b / 2, b % 2 ? "snap" : "curr",
+                   100.0 * (double)m / (double)n, pct(tmp, m, 0.5));
+    }
+    free(tmp);
 }
 
 /* Touches every page of the view's mapped files, as a warm page cache
@@ -605,7 +626,8 @@ static void bench_get(const char *dir, const char *rdir)
     (void)rdir;
 #endif
     size_t g = (size_t)env_u64("BENCH_GETS", 200000);
-    uint32_t *ns = malloc(g * sizeof *ns);
+    uint32_t *ns = malloc(g * sizeof *ns), *ns0 = malloc(g * sizeof *ns);
+    uint8_t *where = malloc(g), *where0 = NULL;
     enum { OURS_HIT, OURS_MISS, PEER_HIT, PEER_MISS, SERIES };
     static const char *const names[SERIES] = {"bucketdb, existing keys", "bucketdb, absent keys",
                                               "RocksDB, existing keys", "RocksDB, absent keys"};
@@ -624,7 +646,11 @@ static void bench_get(const char *dir, const char *rdir)
                 wrong[s] += rocks_gets(ks, s % 2, ns);
             else
 #endif
-                wrong[s] += timed_gets(v, ks, s % 2, ns);
+                wrong[s] += timed_gets(v, ks, s % 2, ns, s == OURS_HIT ? where : NULL);
+            if (s == OURS_HIT && i == 0) { /* pct sorts ns */
+                memcpy(ns0, ns, g * sizeof *ns);
+                where0 = memcpy(malloc(g), where, g);
+            }
             p50[s][i] = pct(ns, g, 0.50);
             p99[s][i] = pct(ns, g, 0.99);
         }
@@ -646,7 +672,8 @@ static void bench_get(const char *dir, const char *rdir)
     if (peer)
         printf("\nRocksDB / bucketdb, existing keys: p50 %.2fx, p99 %.2fx\n", median(ratio50, r),
                median(ratio99, r));
-    free(ns);
+    print_by_bucket(ns0, where0, g);
+    free(ns), free(ns0), free(where), free(where0);
 #ifdef HAVE_ROCKSDB
     if (peer) {
         rocksdb_readoptions_destroy(rro);
