@@ -214,9 +214,9 @@ BDB_API void bdb_list_view_state(const bdb_list_view *v, bdb_list_state *out);
 typedef struct bdb_list_entry {
     const uint8_t *data; /* LedgerEntry XDR; a DEADENTRY or HOT_ARCHIVE_LIVE: the LedgerKey */
     size_t len;
-    int32_t type;   /* the record's BucketEntryType / HotArchiveBucketEntryType */
-    uint8_t level;  /* where it was found: level 0..10 */
-    uint8_t snap;   /* 0 curr, 1 snap */
+    int32_t type;  /* the record's BucketEntryType / HotArchiveBucketEntryType */
+    uint8_t level; /* where it was found: level 0..10 */
+    uint8_t snap;  /* 0 curr, 1 snap */
 } bdb_list_entry;
 
 /* Point load (stellar-core's load): the newest record of `key` in the
@@ -265,8 +265,8 @@ BDB_API int bdb_list_scan_live_type(const bdb_list_view *v, int type, bdb_list_s
  * buckets' INIT LIQUIDITY_POOL entries, then the trustlines are bulk
  * loaded. fn gets each found trustline, in key order. */
 BDB_API int bdb_list_pool_share_trustlines(const bdb_list_view *v, const void *account,
-                                           size_t account_len, const void *asset,
-                                           size_t asset_len, bdb_list_scan_fn fn, void *ctx);
+                                           size_t account_len, const void *asset, size_t asset_len,
+                                           bdb_list_scan_fn fn, void *ctx);
 
 typedef struct bdb_inflation_winner {
     uint8_t account[32]; /* ed25519 key of the inflation destination */
@@ -300,10 +300,10 @@ BDB_API void bdb_list_entry_counters(const bdb_list_view *v, int hot, bdb_entry_
 typedef struct bdb_list_read_stats {
     uint64_t files_exact, files_paged; /* files by index form */
     uint64_t records_exact, records_paged;
-    uint64_t index_bytes;        /* every index, all parts */
-    uint64_t page_index_bytes;   /* filters and page tables of paged files */
-    uint64_t cache_bytes;        /* entry caches */
-    uint64_t cache_capacity;     /* entries */
+    uint64_t index_bytes;      /* every index, all parts */
+    uint64_t page_index_bytes; /* filters and page tables of paged files */
+    uint64_t cache_bytes;      /* entry caches */
+    uint64_t cache_capacity;   /* entries */
     uint64_t cache_entries, cache_hits, cache_misses;
 } bdb_list_read_stats;
 BDB_API void bdb_list_read_stats_get(const bdb_list_view *v, bdb_list_read_stats *out);

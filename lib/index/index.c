@@ -105,6 +105,16 @@ struct bdbi_index_builder {
     /* pages, while the file may end paged */
     uint64_t page_upper;
     vec page_off, sep_end, blob;
+    /* sub-page skips (n_sub points per page, sub-windows of `sub` bytes):
+     * the finished pages' words, and for the open page its first sort key
+     * and its pt_n points so far (offsets from the page's start, sort keys
+     * concatenated in pt_keys ending at pt_end[j]): digests need the
+     * page's `skip`, known only when it closes */
+    size_t n_sub, pt_n;
+    uint64_t sub;
+    vec sub_words, first, pt_keys;
+    size_t pt_end[7];
+    uint16_t pt_off[7];
     uint32_t type_mask;
     uint64_t type_begin[BDBI_INDEX_TYPES];
     bdbi_entry_counters counters;
@@ -121,6 +131,9 @@ void bdbi_index_builder_free(bdbi_index_builder *b)
     vec_free(env, &b->page_off, 8);
     vec_free(env, &b->sep_end, 8);
     vec_free(env, &b->blob, 1);
+    vec_free(env, &b->sub_words, 8);
+    vec_free(env, &b->first, 1);
+    vec_free(env, &b->pt_keys, 1);
     vec_free(env, &b->pairs, sizeof(pool_pair));
     bdbi_free(env, BDB_MEM_INDEX, b, sizeof *b);
 }
@@ -140,6 +153,11 @@ int bdbi_index_builder_new(bdb_env *env, const bdbi_index_params *p, bdbi_index_
      * decided now; other live files keep both until they pass the cutoff */
     b->ps = p->hot || p->page_exponent ? bdbi_index_page_size(&b->p, UINT64_MAX) : 0;
     b->keep_offsets = !p->hot;
+    if (b->ps) {
+        size_t s = bdbi_index_subwindows(b->ps);
+        b->n_sub = s - 1;
+        b->sub = b->ps / s;
+    }
     b->off_size = 4;
     *out = b;
     return 0;
@@ -163,6 +181,66 @@ static int add_pool(bdbi_index_builder *b, const uint8_t *rec, size_t len)
     return 0;
 }
 
+/* Copies sk[0..n) into v, replacing what it held. */
+static int vec_set(bdb_env *env, vec *v, const uint8_t *sk, size_t n)
+{
+    v->n = 0;
+    int rc = vec_reserve(env, v, n, 1);
+    if (rc) return rc;
+    if (n) memcpy(v->p, sk, n);
+    v->n = n;
+    return 0;
+}
+
+/* Writes the skip words of the open page, whose last key is b->prev.
+ * `skip` is the common prefix of its first and last keys, which every key
+ * between them shares (capped to fit its u16: any shorter prefix is shared
+ * too). A sub-window in which none of the page's records starts (nor in a
+ * later one) repeats the previous point, or names the page's start with
+ * digest 0 if there is none: points stay ordered by offset and digest. */
+static int close_page(bdbi_index_builder *b)
+{
+    size_t k = b->n_sub, nw = bdbi_index_sub_words(k);
+    if (!k || !b->page_off.n) return 0;
+    int rc = vec_reserve(b->env, &b->sub_words, nw, 8);
+    if (rc) return rc;
+    const uint8_t *f = b->first.p, *l = b->prev.p;
+    size_t skip = 0, m = b->first.n < b->prev.n ? b->first.n : b->prev.n;
+    while (skip < m && skip < UINT16_MAX && f[skip] == l[skip]) skip++;
+    uint64_t *w = U64(b->sub_words) + b->sub_words.n;
+    memset(w, 0, nw * 8);
+    uint64_t d = 0;
+    unsigned off = 0;
+    w[k] = skip;
+    for (size_t j = 0; j < k; j++) {
+        if (j < b->pt_n) {
+            size_t from = j ? b->pt_end[j - 1] : 0;
+            d = bdbi_sk_digest((const uint8_t *)b->pt_keys.p + from, b->pt_end[j] - from, skip);
+            off = b->pt_off[j];
+        }
+        w[j] = d;
+        w[k + (j + 1) / 4] |= (uint64_t)off << (16 * ((j + 1) % 4));
+    }
+    b->sub_words.n += nw;
+    return 0;
+}
+
+/* Notes the record at `offset` (key sk) as the skip point of every
+ * sub-window of the open page it is the first record at or past. */
+static int add_points(bdbi_index_builder *b, uint64_t offset, const uint8_t *sk, size_t sk_len)
+{
+    uint64_t start = U64(b->page_off)[b->page_off.n - 1], base = b->page_upper - b->ps;
+    while (b->pt_n < b->n_sub && offset >= base + (b->pt_n + 1) * b->sub) {
+        size_t from = b->pt_n ? b->pt_end[b->pt_n - 1] : 0;
+        int rc = vec_reserve(b->env, &b->pt_keys, sk_len, 1);
+        if (rc) return rc;
+        memcpy((uint8_t *)b->pt_keys.p + from, sk, sk_len);
+        b->pt_keys.n = b->pt_end[b->pt_n] = from + sk_len;
+        b->pt_off[b->pt_n++] = (uint16_t)(offset - start); /* < ps <= 65536 */
+    }
+    return 0;
+}
+
 /* Starts a page at `offset` whose first key is sk (spec §7.3). Its
  * separator is the shortest prefix of sk greater than the previous page's
  * last key (b->prev): any key of this page or later is >= it, any key of an
@@ -177,6 +255,12 @@ static int add_page(bdbi_index_builder *b, uint64_t offset, const uint8_t *sk, s
         n++; /* the first differing byte (sk > prev: n <= sk_len) */
     }
     int rc;
+    if ((rc = close_page(b))) return rc;
+    if (b->n_sub) {
+        if ((rc = vec_set(b->env, &b->first, sk, sk_len))) return rc;
+        b->pt_n = 0;
+        b->pt_keys.n = 0;
+    }
     if ((rc = vec_reserve(b->env, &b->page_off, 1, 8)) ||
         (rc = vec_reserve(b->env, &b->sep_end, 1, 8)) || (rc = vec_reserve(b->env, &b->blob, n, 1)))
         return rc;
@@ -245,6 +329,7 @@ static int builder_add(bdbi_index_builder *b, uint64_t offset, const uint8_t *re
     }
     if (b->keep_offsets && (rc = add_offset(b, offset))) return rc;
     if (b->ps && offset >= b->page_upper && (rc = add_page(b, offset, sk, sk_len))) return rc;
+    if (b->n_sub && (rc = add_points(b, offset, sk, sk_len))) return rc;
     if (!(b->type_mask & 1u << etype)) {
         /* keys start with their type, so types come in ascending order */
         b->type_mask |= 1u << etype;
@@ -252,10 +337,7 @@ static int builder_add(bdbi_index_builder *b, uint64_t offset, const uint8_t *re
     }
     b->counters.count[kind]++;
     b->counters.bytes[kind] += len;
-    b->prev.n = 0;
-    if ((rc = vec_reserve(b->env, &b->prev, sk_len, 1))) return rc;
-    memcpy(b->prev.p, sk, sk_len);
-    b->prev.n = sk_len;
+    if ((rc = vec_set(b->env, &b->prev, sk, sk_len))) return rc;
     b->n++;
     b->next = offset + BDBI_RECORD_MARK_LEN + len;
     return 0;
@@ -282,6 +364,7 @@ void bdbi_index_free(bdb_env *env, bdbi_index *x)
     if (x->sep_end) bdbi_free(env, BDB_MEM_INDEX, x->sep_end, x->n_pages * 8);
     if (x->sep_prefix) bdbi_free(env, BDB_MEM_INDEX, x->sep_prefix, x->n_pages * 8);
     if (x->sep_blob) bdbi_free(env, BDB_MEM_INDEX, x->sep_blob, x->blob_len);
+    if (x->sub) bdbi_free(env, BDB_MEM_INDEX, x->sub, x->n_pages * x->sub_words * 8);
     bdbi_fuse_free(env, x->filter);
     bdbi_free(env, BDB_MEM_INDEX, x, sizeof *x);
 }
@@ -399,6 +482,7 @@ static int finish(bdbi_index_builder *b, uint64_t file_size, bdbi_index *x)
     if (x->page_size != b->ps)
         return bdbi_err(BDB_EINTERNAL, "page size %llu, builder's %llu",
                         (unsigned long long)x->page_size, (unsigned long long)b->ps);
+    if ((rc = close_page(b))) return rc; /* the last page's skip points */
     /* the filter first: its scratch memory peaks before the pages move */
     if ((rc = bdbi_fuse_build(env, b->hashes.p, b->hashes.n, 16, x->seed, &x->filter))) return rc;
     vec_free(env, &b->hashes, 8);
@@ -411,6 +495,10 @@ static int finish(bdbi_index_builder *b, uint64_t file_size, bdbi_index *x)
     x->sep_end = p;
     if ((rc = vec_take(env, &b->blob, 1, &p))) return rc;
     x->sep_blob = p;
+    x->n_sub = b->n_sub;
+    x->sub_words = bdbi_index_sub_words(b->n_sub);
+    if ((rc = vec_take(env, &b->sub_words, 8, &p))) return rc;
+    x->sub = p;
     return bdbi_index_fill_prefixes(env, x);
 }
 
@@ -612,6 +700,29 @@ static int lookup_paged(const bdbi_index *x, const uint8_t *data, size_t len, bd
         return bdbi_err_at(BDB_ECORRUPT, NULL, (int64_t)pos,
                            "index names a page at offset %llu of a %zu-byte file",
                            (unsigned long long)pos, len);
+    if (x->n_sub) {
+        /* Narrow the scan to the points around the key: a key present
+         * shares the page's first `skip` bytes, so a point whose digest is
+         * below the probe's is a smaller key (the record is at or past it)
+         * and one whose digest is above is a greater key (the record is
+         * before it). Equal digests tell nothing. A probe that does not
+         * share those bytes is not in the page, wherever the scan starts.
+         * Digests are ascending (the builder makes, the loader checks
+         * them). */
+        size_t kk = x->n_sub, j = 0;
+        const uint64_t *w = x->sub + page * x->sub_words;
+        uint64_t dq = bdbi_sk_digest(k->sk, k->sk_len, bdbi_sub_half(w, kk, 0));
+        uint64_t start = pos;
+        while (j < kk && w[j] < dq) j++;
+        if (j) pos = start + bdbi_sub_half(w, kk, j);
+        while (j < kk && w[j] == dq) j++;
+        if (j < kk) end = start + bdbi_sub_half(w, kk, j + 1);
+        /* The range is about one sub-window of a page that is rarely in
+         * cache: asking for all its lines at once overlaps their misses,
+         * where the record-by-record scan would wait for each in turn. */
+        uint64_t stop = end - pos < 4096 ? end : pos + 4096;
+        for (uint64_t a = pos; a < stop && a < len; a += 64) __builtin_prefetch(data + a);
+    }
     while (pos < end && pos < len) {
         const uint8_t *body;
         size_t n;
@@ -689,7 +800,8 @@ uint64_t bdbi_index_records(const bdbi_index *x)
 size_t bdbi_index_page_bytes(const bdbi_index *x)
 {
     if (!x->page_size) return 0;
-    return x->n_pages * 24 + x->blob_len + (x->filter ? bdbi_fuse_bytes(x->filter) : 0);
+    return x->n_pages * (24 + x->sub_words * 8) + x->blob_len +
+           (x->filter ? bdbi_fuse_bytes(x->filter) : 0);
 }
 
 size_t bdbi_index_bytes(const bdbi_index *x)
@@ -735,7 +847,8 @@ int bdbi_index_equal(const bdbi_index *a, const bdbi_index *b)
         !mem_eq(a->page_off, b->page_off, a->n_pages * 8) ||
         !mem_eq(a->sep_end, b->sep_end, a->n_pages * 8) ||
         !mem_eq(a->sep_prefix, b->sep_prefix, a->n_pages * 8) ||
-        !mem_eq(a->sep_blob, b->sep_blob, a->blob_len))
+        !mem_eq(a->sep_blob, b->sep_blob, a->blob_len) || a->n_sub != b->n_sub ||
+        a->sub_words != b->sub_words || !mem_eq(a->sub, b->sub, a->n_pages * a->sub_words * 8))
         return 0;
     return fuse_equal(a->env, a->filter, b->filter);
 }

@@ -29,7 +29,7 @@
 #include "bucketdb/ledger.h"
 
 /* Version of the persisted form (docs/index-file.md). */
-#define BDBI_INDEX_VERSION 1
+#define BDBI_INDEX_VERSION 2
 /* LedgerEntryTypeAndDurability (spec §7.6): the 10 entry types, with
  * CONTRACT_DATA split into TEMPORARY (6) and PERSISTENT (7). */
 #define BDBI_INDEX_COUNTER_KINDS 11

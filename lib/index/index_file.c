@@ -27,7 +27,8 @@
 #define MIN_RECORD 16
 
 static const char tag_types[4] = "TYPR", tag_counters[4] = "CNTR", tag_pools[4] = "POOL",
-                  tag_slots[4] = "SLOT", tag_pages[4] = "PAGE", tag_filter[4] = "FUSE";
+                  tag_slots[4] = "SLOT", tag_pages[4] = "PAGE", tag_skips[4] = "SKIP",
+                  tag_filter[4] = "FUSE";
 
 static size_t pad8(size_t n)
 {
@@ -83,6 +84,11 @@ static size_t pages_len(const bdbi_index *x)
     return 16 + x->n_pages * 16 + x->blob_len;
 }
 
+static size_t skips_len(const bdbi_index *x)
+{
+    return 8 + x->n_pages * x->sub_words * 8;
+}
+
 /* Writes the whole file into o (counting only, while o->p is NULL). */
 static void serialize(const bdbi_index *x, uint64_t file_size, uint64_t file_xxh, wbuf *o)
 {
@@ -134,6 +140,9 @@ static void serialize(const bdbi_index *x, uint64_t file_size, uint64_t file_xxh
         for (size_t i = 0; i < x->n_pages; i++) put64(o, x->sep_end[i]);
         if (x->blob_len) put(o, x->sep_blob, x->blob_len);
         put_pad(o);
+        put_section(o, tag_skips, skips_len(x));
+        put64(o, x->n_sub);
+        for (size_t i = 0; i < x->n_pages * x->sub_words; i++) put64(o, x->sub[i]);
         size_t n = bdbi_fuse_serialized_size(x->filter);
         put_section(o, tag_filter, n);
         if (o->p && o->len <= o->cap && o->cap - o->len >= n)
@@ -375,6 +384,43 @@ static uint64_t first_record(const bdbi_index *x)
     return 0;
 }
 
+/* The sub-page skips of the pages (loaded before them): as many points
+ * per page as the page size gives, each inside its page's window and the
+ * file, offsets and digests ascending, unused halves zero. Lookups still
+ * bounds-check every record they read; these checks keep a hostile file
+ * from sending a scan out of its page. */
+static int load_skips(bdb_env *env, in *i, bdbi_index *x)
+{
+    in s;
+    int rc = section(i, tag_skips, &s);
+    if (rc || (rc = need(&s, 8, "skip points"))) return rc;
+    uint64_t k = get64(&s);
+    size_t want = bdbi_index_subwindows(x->page_size) - 1, nw = bdbi_index_sub_words(want);
+    if (k != want || (nw && x->n_pages > (s.len - 8) / 8 / nw) || s.len - 8 != x->n_pages * nw * 8)
+        return BAD(&s, "%llu skip points per page in %zu bytes, %zu expected",
+                   (unsigned long long)k, s.len, want);
+    x->n_sub = want;
+    x->sub_words = nw;
+    if (!nw || !x->n_pages) return section_end(&s, tag_skips);
+    x->sub = bdbi_malloc(env, BDB_MEM_INDEX, x->n_pages * nw * 8);
+    if (!x->sub) return BDB_ENOMEM;
+    for (size_t w = 0; w < x->n_pages * nw; w++) x->sub[w] = get64(&s);
+    uint64_t ps = x->page_size;
+    for (size_t pg = 0; pg < x->n_pages; pg++) {
+        const uint64_t *w = x->sub + pg * nw;
+        uint64_t start = x->page_off[pg], room = start - start % ps + ps - start;
+        if (start + room > x->file_size) room = x->file_size - start;
+        for (size_t j = 0; j < want; j++) {
+            unsigned off = bdbi_sub_half(w, want, j + 1);
+            if (off >= room || (j && (w[j] < w[j - 1] || off < bdbi_sub_half(w, want, j))))
+                return BAD(&s, "skip point %zu of page %zu breaks the skip rule", j, pg);
+        }
+        for (size_t h = want + 1; h < 4 * (nw - want); h++)
+            if (bdbi_sub_half(w, want, h)) return BAD(&s, "skip words of page %zu", pg);
+    }
+    return section_end(&s, tag_skips);
+}
+
 static int load_pages(bdb_env *env, in *i, bdbi_index *x)
 {
     in s;
@@ -424,7 +470,9 @@ static int load_pages(bdb_env *env, in *i, bdbi_index *x)
         const uint8_t *a = bdbi_index_sep(x, k - 1, &an), *b = bdbi_index_sep(x, k, &bn);
         if (bdbi_sk_cmp(a, an, b, bn) >= 0) return BAD(&s, "separator %zu out of order", k);
     }
-    if ((rc = section_end(&s, tag_pages)) || (rc = bdbi_index_fill_prefixes(env, x))) return rc;
+    if ((rc = section_end(&s, tag_pages)) || (rc = bdbi_index_fill_prefixes(env, x)) ||
+        (rc = load_skips(env, i, x)))
+        return rc;
 
     in f;
     if ((rc = section(i, tag_filter, &f))) return rc;

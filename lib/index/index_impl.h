@@ -53,7 +53,46 @@ struct bdbi_index {
     uint64_t *page_off, *sep_end, *sep_prefix;
     uint8_t *sep_blob;
     bdbi_fuse *filter;
+    /* paged form, sub-page skips: n_sub = S - 1 skip points per page
+     * (bdbi_index_subwindows), 0 for none; page i's are sub[i * sub_words
+     * ..) (bdbi_index_sub_words: the digests, then the u16 halves) */
+    size_t n_sub, sub_words;
+    uint64_t *sub;
 };
+
+/* Sub-windows per page, S: about 4 KiB each, so a hit scans about half of
+ * one sub-window instead of half a page; 1 (no skip points) below 8 KiB,
+ * where the arrays would cost more than the scan they save, and above
+ * 64 KiB, whose offsets inside a page do not fit the u16 we store. */
+static inline size_t bdbi_index_subwindows(uint64_t page_size)
+{
+    if (page_size > 65536) return 1;
+    uint64_t s = page_size / 4096;
+    return s < 1 ? 1 : s > 8 ? 8 : (size_t)s;
+}
+
+/* u64 words of one page's skip data for k skip points: k digests, then the
+ * u16 halves, four to a word from the low bits: half 0 is the page's
+ * `skip`, half 1 + j the offset of point j from the page's start. */
+static inline size_t bdbi_index_sub_words(size_t k)
+{
+    return k ? k + (1 + k + 3) / 4 : 0;
+}
+
+static inline unsigned bdbi_sub_half(const uint64_t *w, size_t k, size_t i)
+{
+    return (unsigned)(w[k + i / 4] >> (16 * (i % 4)) & 0xffff);
+}
+
+/* The 8 bytes of s[at..n) from `at`, zero-padded, big-endian: for strings
+ * equal in their first `at` bytes, a smaller digest means a smaller string
+ * (docs/index-file.md, "Sub-page skips"). */
+static inline uint64_t bdbi_sk_digest(const uint8_t *s, size_t n, size_t at)
+{
+    uint64_t v = 0;
+    for (size_t i = at; i < at + 8; i++) v = v << 8 | (i < n ? s[i] : 0);
+    return v;
+}
 
 /* The exact form's table size for n records: load factor below 0.7. */
 static inline size_t bdbi_index_table_cap(uint64_t n)

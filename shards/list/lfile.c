@@ -158,7 +158,8 @@ int bdbi_lbucket_load_all(bdb_list *l, bdbi_lbucket **tab, uint32_t n)
     if (!jobs) return BDB_ENOMEM;
     size_t k = 0;
     for (uint32_t i = 0; i < n; i++)
-        for (uint32_t f = 0; f < tab[i]->n_files; f++) jobs[k++] = (load_job){.l = l, .b = tab[i], .f = f};
+        for (uint32_t f = 0; f < tab[i]->n_files; f++)
+            jobs[k++] = (load_job){.l = l, .b = tab[i], .f = f};
     /* the largest first, so the longest scan does not start last */
     qsort(jobs, nj, sizeof *jobs, by_size_desc);
     bdbi_pool *pool = l->env->pool;
@@ -184,8 +185,7 @@ int bdbi_lbucket_load_all(bdb_list *l, bdbi_lbucket **tab, uint32_t n)
 
 /* The cached kinds' count and bytes of one file (bdbi_entry_counters
  * kinds: CONTRACT_DATA counts as both of its durabilities). */
-static void cached_totals(const bdb_list *l, const bdbi_lfile *lf, uint64_t *count,
-                          uint64_t *bytes)
+static void cached_totals(const bdb_list *l, const bdbi_lfile *lf, uint64_t *count, uint64_t *bytes)
 {
     *count = *bytes = 0;
     if (!lf->idx) return;

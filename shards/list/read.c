@@ -159,8 +159,8 @@ BDB_API int bdb_list_hot_get(const bdb_list_view *v, const void *key, size_t key
 /* ---- bulk loads ---- */
 
 typedef struct bulk_key {
-    size_t idx;        /* in the caller's array */
-    size_t sk_off;     /* in the arena */
+    size_t idx;    /* in the caller's array */
+    size_t sk_off; /* in the arena */
     uint32_t sk_len;
     uint32_t shard;
 } bulk_key;
@@ -210,8 +210,8 @@ int bdbi_get_many(const bdb_list_view *v, int hot, const bdb_bytes *keys, size_t
         qsort(ks, n, sizeof *ks, bulk_cmp);
         /* duplicates are looked up once (their first occurrence) */
         for (size_t i = 0; i < n; i++)
-            if (i == 0 || bdbi_sk_cmp(arena + ks[i].sk_off, ks[i].sk_len,
-                                      arena + ks[i - 1].sk_off, ks[i - 1].sk_len) != 0)
+            if (i == 0 || bdbi_sk_cmp(arena + ks[i].sk_off, ks[i].sk_len, arena + ks[i - 1].sk_off,
+                                      ks[i - 1].sk_len) != 0)
                 pend[np++] = i;
     }
     for (int lvl = 0; !rc && np && lvl < BDB_LIST_LEVELS * 2; lvl++) {
@@ -233,8 +233,8 @@ int bdbi_get_many(const bdb_list_view *v, int hot, const bdb_bytes *keys, size_t
                                 .sk_len = k->sk_len};
                 const uint8_t *rec;
                 size_t len;
-                hit = bdbi_file_find(lf, bdbi_key_cached(l, hot, key->data, key->len), &p,
-                                     &cursor, &rec, &len);
+                hit = bdbi_file_find(lf, bdbi_key_cached(l, hot, key->data, key->len), &p, &cursor,
+                                     &rec, &len);
                 if (hit < 0) {
                     rc = hit;
                     break;

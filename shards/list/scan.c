@@ -19,7 +19,8 @@
 /* LedgerEntryType of a record's entry or key; -1 if too short. */
 static int record_type(int hot, const uint8_t *rec, size_t len)
 {
-    if (bdbi_record_is_key(hot, (int32_t)bdbi_be32(rec))) return len >= 8 ? (int)bdbi_be32(rec + 4) : -1;
+    if (bdbi_record_is_key(hot, (int32_t)bdbi_be32(rec)))
+        return len >= 8 ? (int)bdbi_be32(rec + 4) : -1;
     return len >= 12 ? (int)bdbi_be32(rec + 8) : -1;
 }
 
@@ -52,8 +53,8 @@ static int bscan_next(bdb_env *env, bscan *s, int want_sk)
             continue;
         }
         size_t at = s->pos;
-        int rc = bdbi_record_next(s->lf->map.data, s->end, &s->pos, s->lf->name, 0, &s->rec,
-                                  &s->len);
+        int rc =
+            bdbi_record_next(s->lf->map.data, s->end, &s->pos, s->lf->name, 0, &s->rec, &s->len);
         if (!rc && record_type(s->hot, s->rec, s->len) != s->type)
             rc = bdbi_err_at(BDB_ECORRUPT, s->lf->name, (int64_t)at,
                              "record outside its type's range in the index");
@@ -162,8 +163,8 @@ static int cmp_id(const void *a, const void *b)
 }
 
 BDB_API int bdb_list_pool_share_trustlines(const bdb_list_view *v, const void *account,
-                                           size_t account_len, const void *asset,
-                                           size_t asset_len, bdb_list_scan_fn fn, void *ctx)
+                                           size_t account_len, const void *asset, size_t asset_len,
+                                           bdb_list_scan_fn fn, void *ctx)
 {
     int rc = check_account(account, account_len);
     if (!rc) rc = check_asset(asset, asset_len);
@@ -176,6 +177,7 @@ BDB_API int bdb_list_pool_share_trustlines(const bdb_list_view *v, const void *a
         for (uint32_t f = 0; b && !rc && f < b->n_files; f++) {
             size_t k;
             const uint8_t(*p)[32] = bdbi_index_pools(b->files[f].idx, asset, asset_len, &k);
+            if (!k) continue;
             if (n + k > cap) {
                 size_t nc = cap ? cap * 2 : 16;
                 while (nc < n + k) nc *= 2;
@@ -237,9 +239,12 @@ typedef struct acct_map {
 static int am_grow(acct_map *m)
 {
     size_t nc = m->cap ? m->cap * 2 : 1024;
-    acct_map g = {m->env, bdbi_malloc(m->env, BDB_MEM_XDR, nc * 32),
+    acct_map g = {m->env,
+                  bdbi_malloc(m->env, BDB_MEM_XDR, nc * 32),
                   bdbi_malloc(m->env, BDB_MEM_XDR, nc * sizeof(int64_t)),
-                  bdbi_calloc(m->env, BDB_MEM_XDR, nc, 1), nc, 0};
+                  bdbi_calloc(m->env, BDB_MEM_XDR, nc, 1),
+                  nc,
+                  0};
     if (!g.k || !g.v || !g.used) {
         if (g.k) bdbi_free(m->env, BDB_MEM_XDR, g.k, nc * 32);
         if (g.v) bdbi_free(m->env, BDB_MEM_XDR, g.v, nc * sizeof(int64_t));

@@ -650,6 +650,11 @@ Test(index, load_rejects)
     p = params(1, 8, 0);
     check_rejections(&d, &p);
     ds_free(&d);
+    /* pages with skip points (8 KiB pages: one per page) */
+    ds_random(&d, 0, 23, 40, 23);
+    p = params(0, 13, 0);
+    check_rejections(&d, &p);
+    ds_free(&d);
 }
 
 Test(index, save_refuses_other_file_size)
@@ -661,6 +666,220 @@ Test(index, save_refuses_other_file_size)
     char path[300];
     snprintf(path, sizeof path, "%s/s.index", dir);
     cr_assert_eq(bdbi_index_save(env, x, path, d.len + 4, d.xxh, 1), BDB_EINVAL);
+    bdbi_index_free(env, x);
+    ds_free(&d);
+}
+
+/* ---- sub-page skips --------------------------------------------------- */
+
+/* The skip words of every page of x, recomputed from the records: S =
+ * page/4 KiB in [1, 8] up to 64 KiB pages, none past; `skip` the common
+ * prefix of the page's first and last sort keys; point j the first record
+ * of the page at or past window start + j * page/S, else the previous
+ * point, else the page start with digest 0. Returns the points seen. */
+static size_t check_skip_words(const dataset *d, const bdbi_index *x)
+{
+    uint64_t ps = bdbi_index_form(x);
+    size_t s = ps <= 65536 && ps >= 8192 ? (size_t)(ps / 4096 > 8 ? 8 : ps / 4096) : 1, k = s - 1;
+    cr_assert_eq(x->n_sub, k, "page %llu: %zu skip points, %zu expected", (unsigned long long)ps,
+                 x->n_sub, k);
+    if (!k) {
+        cr_assert_null(x->sub);
+        return 0;
+    }
+    size_t points = 0, i = 0;
+    for (size_t pg = 0; pg < x->n_pages; pg++) {
+        uint64_t start = x->page_off[pg], base = start / ps * ps;
+        size_t first = i;
+        while (i < d->n && d->it[i].off < base + ps) i++;
+        const item *f = &d->it[first], *l = &d->it[i - 1];
+        cr_assert_eq(f->off, start);
+        size_t skip = 0;
+        while (skip < f->sklen && skip < l->sklen && f->sk[skip] == l->sk[skip]) skip++;
+        const uint64_t *w = x->sub + pg * x->sub_words;
+        cr_assert_eq(bdbi_sub_half(w, k, 0), skip, "skip of page %zu", pg);
+        uint64_t dig = 0, off = 0;
+        for (size_t j = 0; j < k; j++) {
+            size_t r = first;
+            while (r < i && d->it[r].off < base + (j + 1) * (ps / s)) r++;
+            if (r < i) {
+                dig = bdbi_sk_digest(d->it[r].sk, d->it[r].sklen, skip);
+                off = d->it[r].off - start;
+                points++;
+            }
+            cr_assert_eq(w[j], dig, "digest of point %zu of page %zu", j, pg);
+            cr_assert_eq(bdbi_sub_half(w, k, j + 1), off, "offset of point %zu of page %zu", j, pg);
+        }
+    }
+    cr_assert_eq(i, d->n);
+    return points;
+}
+
+/* Random buckets under every page size that has skip points (and 2^12 and
+ * 2^17, which have none): the words as recomputed here, and every answer
+ * of check_dataset. */
+Test(index, skip_points)
+{
+    dataset d;
+    ds_random(&d, 0, 23, 4000, 21);
+    static const uint32_t exps[] = {12, 13, 14, 15, 16, 17};
+    for (int e = 0; e < 6; e++) {
+        bdbi_index_params p = params(0, exps[e], 0);
+        bdbi_index *x = by_scan(&d, &p);
+        size_t pts = check_skip_words(&d, x);
+        if (exps[e] >= 13 && exps[e] <= 16)
+            cr_assert_gt(2 * pts, x->n_pages * x->n_sub, "2^%u: %zu points in %zu pages", exps[e],
+                         pts, x->n_pages);
+        bdbi_index_free(env, x);
+        check_dataset(&d, &p, 1ull << exps[e]);
+    }
+    ds_free(&d);
+    ds_random(&d, 1, 23, 3000, 22);
+    bdbi_index_params p = params(1, 0, 0); /* hot, 16 KiB */
+    bdbi_index *x = by_scan(&d, &p);
+    cr_assert_gt(check_skip_words(&d, x), 0);
+    bdbi_index_free(env, x);
+    ds_free(&d);
+}
+
+/* A DEADENTRY of CONTRACT_DATA key v of contract c: SCV_BYTES of 17
+ * non-zero bytes (the sort key keeps them as they are): v / 16 + 1, twelve
+ * 0x55, then v in base 255 (digits + 1), so the keys of one group v / 16
+ * share 13 bytes and differ after them. */
+static size_t tie_record(uint8_t *buf, int c, uint32_t v)
+{
+    static const uint8_t head[] = {0, 0, 0, 1, 0, 0, 0, 6, 0, 0, 0, 1};
+    memcpy(buf, head, sizeof head);
+    memset(buf + 12, 0, 32);
+    buf[12] = (uint8_t)c; /* contract ID */
+    put_be32(buf + 44, 13);
+    put_be32(buf + 48, 17);
+    uint8_t *b = buf + 52;
+    b[0] = (uint8_t)(v / 16 + 1); /* v < 4064 */
+    memset(b + 1, 0x55, 12);
+    for (int i = 0; i < 4; i++, v /= 255) b[16 - i] = (uint8_t)(v % 255 + 1);
+    memset(b + 17, 0, 3);
+    put_be32(buf + 72, 1); /* PERSISTENT */
+    return 76;
+}
+
+/* A probe of a record made by tie_record (its key is the record's body). */
+static query tie_query(int c, uint32_t v, long want)
+{
+    uint8_t buf[80];
+    tie_record(buf, c, v);
+    query q = {.klen = 72, .want = want};
+    q.key = malloc(72);
+    memcpy(q.key, buf + 4, 72);
+    cr_assert_eq(bdb_ledger_key_check(q.key, 72), 0, "%s", bdb_errmsg());
+    sort_key_of(q.key, 72, &q.sk, &q.sklen);
+    return q;
+}
+
+/* Keys whose digests tie: contract-data keys of two contracts in groups of
+ * eight that share 13 bytes after the bytes every key of a page shares, so
+ * a skip point's digest equals those of the keys of its group just before
+ * and after it. Those before it are found only because the scan starts at
+ * the last point whose digest is strictly below the probe's, those after
+ * it only because it ends at the first point strictly above. Then probes
+ * that pass the filter (one built with their hashes in) but are absent:
+ * between present keys, and not sharing a page's common prefix (contracts
+ * before and after both, another entry type). Then the loader's checks of
+ * the skip section. */
+Test(index, skip_ties)
+{
+    dataset d = {.hot = 0, .protocol = 23};
+    uint8_t buf[80];
+    for (int c = 1; c <= 2; c++)
+        for (uint32_t v = 0; v < 4064; v += 2) ds_add(&d, buf, tie_record(buf, c, v));
+    ds_sort_unique(&d);
+    ds_write(&d);
+    bdbi_index_params p = params(0, 14, 0);
+    check_dataset(&d, &p, 16384);
+    bdbi_index *x = by_builder(&d, &p);
+    cr_assert_gt(check_skip_words(&d, x), 2 * x->n_pages);
+    /* ties: keys of a page before a skip point with its digest */
+    size_t ties_before = 0, ties_after = 0, r = 0;
+    for (size_t pg = 0; pg < x->n_pages; pg++) {
+        const uint64_t *w = x->sub + pg * x->sub_words;
+        unsigned skip = bdbi_sub_half(w, x->n_sub, 0);
+        cr_assert_lt(skip, d.it[0].sklen - 8, "page %zu: skip %u", pg, skip);
+        for (size_t j = 0; j < x->n_sub; j++) {
+            uint64_t at = x->page_off[pg] + bdbi_sub_half(w, x->n_sub, j + 1);
+            while (d.it[r].off < at) r++;
+            cr_assert_eq(d.it[r].off, at);
+            if (d.it[r - 1].off >= x->page_off[pg] &&
+                bdbi_sk_digest(d.it[r - 1].sk, d.it[r - 1].sklen, skip) == w[j])
+                ties_before++;
+            if (r + 1 < d.n && bdbi_sk_digest(d.it[r + 1].sk, d.it[r + 1].sklen, skip) == w[j])
+                ties_after++;
+        }
+        r = 0;
+    }
+    cr_assert_gt(ties_before, x->n_pages, "%zu ties before points", ties_before);
+    cr_assert_gt(ties_after, x->n_pages, "%zu ties after points", ties_after);
+
+    /* absent probes that reach the page scan */
+    size_t nq = 0;
+    /* room for the absent probes (about 2 * 2032 + 17) and one per record */
+    query *q = calloc(2 * 4064 + 32 + d.n, sizeof *q);
+    for (int c = 0; c <= 3; c++)
+        for (uint32_t v = c == 0 || c == 3 ? 0 : 1; v < 4064; v += c == 0 || c == 3 ? 509 : 2)
+            q[nq++] = tie_query(c, v, -1);
+    uint8_t acct[40] = {0, 0, 0, 0, 0, 0, 0, 0, 7}; /* ACCOUNT, ed25519 */
+    q[nq].key = malloc(40);
+    memcpy(q[nq].key, acct, 40);
+    q[nq].klen = 40;
+    sort_key_of(q[nq].key, 40, &q[nq].sk, &q[nq].sklen);
+    q[nq++].want = -1;
+    size_t np = nq;
+    for (size_t i = 0; i < d.n; i++) {
+        q[nq] = tie_query(1 + (int)(i >= d.n / 2), (uint32_t)(i % (d.n / 2)) * 2, (long)i);
+        cr_assert_eq(sk_cmp(q[nq].sk, q[nq].sklen, d.it[i].sk, d.it[i].sklen), 0);
+        nq++;
+    }
+    uint64_t *h = malloc(nq * sizeof *h);
+    for (size_t i = 0; i < nq; i++) h[i] = bdbi_hash64(q[i].sk, q[i].sklen, p.seed);
+    bdbi_fuse *f;
+    cr_assert_eq(bdbi_fuse_build(env, h, nq, 16, p.seed, &f), 0, "%s", bdb_errmsg());
+    bdbi_fuse_free(env, x->filter);
+    x->filter = f;
+    for (size_t i = 0; i < np; i++) cr_assert(bdbi_fuse_contains(f, h[i]));
+    qsort(q, nq, sizeof *q, query_cmp);
+    check_lookups(&d, x, q, nq);
+    queries_free(q, nq);
+    free(h);
+
+    /* the loader refuses skip points outside their page or out of order */
+    char path[300], bad[300];
+    snprintf(path, sizeof path, "%s/skip.index", dir);
+    snprintf(bad, sizeof bad, "%s/skipbad.index", dir);
+    cr_assert_eq(bdbi_index_save(env, x, path, d.len, d.xxh, 1), 0, "%s", bdb_errmsg());
+    size_t n;
+    uint8_t *img = read_bytes(path, &n), *cp = malloc(n);
+    size_t body = 0;
+    for (size_t at = 64; at + 4 <= n && !body; at += 8)
+        if (!memcmp(img + at, "SKIP", 4)) body = at + 16;
+    cr_assert_gt(body, 0);
+    cr_assert_eq(img[body], 3); /* u64 3 points per page, then page 0's words */
+    static const struct {
+        size_t at;
+        uint8_t v[8];
+        size_t n;
+        const char *what;
+    } damage[] = {{0, {4}, 1, "points per page"},
+                  {8, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 8, "digests descending"},
+                  {38, {0xff, 0xff}, 2, "offset past the window"},
+                  {34, {0xff, 0x3f}, 2, "offsets descending"}};
+    for (int k = 0; k < 4; k++) {
+        memcpy(cp, img, n);
+        memcpy(cp + body + damage[k].at, damage[k].v, damage[k].n);
+        fix_checksum(cp, n);
+        write_bytes(bad, cp, n);
+        expect_reject(bad, &p, d.len, d.xxh, BDB_ECORRUPT, damage[k].what);
+    }
+    free(img);
+    free(cp);
     bdbi_index_free(env, x);
     ds_free(&d);
 }
@@ -956,10 +1175,11 @@ Test(index, allocation_failures)
     static const struct {
         uint32_t exp;
         uint64_t cutoff;
-    } forms[] = {{14, 1ull << 40}, {8, 0}, {8, 4096}};
-    for (int f = 0; f < 3; f++) {
+    } forms[] = {{14, 1ull << 40}, {8, 0}, {8, 4096}, {13, 0}};
+    for (int f = 0; f < 4; f++) {
         bdbi_index_params p = params(0, forms[f].exp, forms[f].cutoff);
         bdbi_index *ref = by_scan(&d, &p);
+        if (forms[f].exp == 13) cr_assert_gt(ref->n_sub * ref->n_pages, 0);
         for (int op = 0; op < 4; op++) {
             for (long nth = 1;; nth++) {
                 bdbi_index *x = NULL;

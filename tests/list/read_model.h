@@ -99,8 +99,7 @@ static inline void model_copy(model *dst, const model *src)
     memset(dst, 0, sizeof *dst);
     for (size_t i = 0; i < src->cap; i++)
         if (src->s[i].key)
-            model_set(dst, src->s[i].key, src->s[i].key_len, src->s[i].entry,
-                      src->s[i].entry_len);
+            model_set(dst, src->s[i].key, src->s[i].key_len, src->s[i].entry, src->s[i].entry_len);
 }
 
 static inline void model_free(model *m)
@@ -121,7 +120,8 @@ static inline int model_apply(model *live, model *hot, const bdb_bytes *init, si
                               const bdb_bytes *rest, size_t n_rest)
 {
     int rc = 0;
-    for (size_t i = 0; !rc && i < n_init; i++) rc = model_put_entry(live, init[i].data, init[i].len);
+    for (size_t i = 0; !rc && i < n_init; i++)
+        rc = model_put_entry(live, init[i].data, init[i].len);
     for (size_t i = 0; !rc && i < n_live; i++) rc = model_put_entry(live, lv[i].data, lv[i].len);
     for (size_t i = 0; i < n_dead; i++) model_set(live, dead[i].data, dead[i].len, NULL, 0);
     for (size_t i = 0; hot && !rc && i < n_arch; i++)

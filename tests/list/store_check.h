@@ -195,6 +195,14 @@ static inline int store_dir_exact(const char *dir, char *why, size_t cap)
             seen++;
             continue;
         }
+        /* a page index file belongs with the bucket file it indexes */
+        char xdr[STORE_NAME_MAX];
+        size_t nl = strlen(n);
+        if (nl > 6 && nl < sizeof xdr && strcmp(n + nl - 6, ".index") == 0) {
+            memcpy(xdr, n, nl - 6);
+            memcpy(xdr + nl - 6, ".xdr", 5);
+            if (store_files_has(sf, xdr)) continue;
+        }
         batch_err(why, cap, "%s: %s is not referenced by %s%s", dir, n, sf->manifest,
                   bdbi_fs_is_tmp_name(n) ? " (a temporary file)" : "");
         rc = -1;

@@ -251,7 +251,19 @@ Test(store_restart, gc_no_stale_bucket_files)
         struct dirent *e;
         while ((e = readdir(d))) {
             uint8_t h[32];
-            if (store_name_hash(e->d_name, h) || store_files_has(&sf, e->d_name)) continue;
+            char name[sizeof e->d_name];
+            memcpy(name, e->d_name, sizeof name);
+            /* an index file stands or falls with the bucket file it indexes,
+             * which must still be there */
+            size_t n = strlen(name);
+            if (n > 6 && strncmp(name, "bucket-", 7) == 0 && strcmp(name + n - 6, ".index") == 0) {
+                strcpy(name + n - 6, ".xdr");
+                char path[STORE_PATH_MAX];
+                snprintf(path, sizeof path, "%s/%s", g_dir, name);
+                cr_assert_eq(access(path, F_OK), 0, "ledger %u: %s outlived its bucket file",
+                             ledger, e->d_name);
+            }
+            if (store_name_hash(name, h) || store_files_has(&sf, name)) continue;
             size_t k = 0;
             while (k < na && memcmp(allowed[k], h, 32)) k++;
             cr_assert_lt(k, na, "ledger %u: %s is neither referenced by %s nor needed", ledger,
