@@ -137,6 +137,14 @@ int bdbi_fuse_contains(const bdbi_fuse *f, uint64_t key)
     return 0;
 }
 
+void bdbi_fuse_prefetch(const bdbi_fuse *f, uint64_t key)
+{
+    uint32_t c[ARITY];
+    key_cells(&f->g, key_hash(key, f->seed), c);
+    size_t w = f->probe_bits == 16 ? 2 : 1;
+    for (int i = 0; i < ARITY; i++) __builtin_prefetch(f->fp + w * c[i]);
+}
+
 /* ---- sizing ---------------------------------------------------------------- */
 
 #define LN_3_33 1.2029723039923526 /* ln 3.33 */
@@ -355,8 +363,10 @@ static int dedupe(scratch *s, const uint64_t *keys, size_t n, size_t *m)
 static bdbi_fuse *alloc_filter(bdb_env *env, size_t fp_bytes)
 {
     size_t bytes = sizeof(bdbi_fuse) + fp_bytes;
-    bdbi_fuse *f = bdbi_calloc(env, CAT, 1, bytes);
+    /* written now rather than calloc'd: see build_table in index.c */
+    bdbi_fuse *f = bdbi_malloc(env, CAT, bytes);
     if (!f) return NULL;
+    memset(f, 0, bytes);
     f->alloc_bytes = bytes;
     f->fp = (const uint8_t *)(f + 1);
     return f;

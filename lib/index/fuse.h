@@ -58,6 +58,11 @@ int bdbi_fuse_build(bdb_env *env, const uint64_t *keys, size_t n, int fp_bits, u
 /* 1 if `key` may have been inserted, 0 if it certainly was not. */
 int bdbi_fuse_contains(const bdbi_fuse *f, uint64_t key);
 
+/* Asks the CPU to load the cells bdbi_fuse_contains(f, key) will read, so
+ * a caller about to probe several filters overlaps their cache misses.
+ * No effect on results; costs one hash. */
+void bdbi_fuse_prefetch(const bdbi_fuse *f, uint64_t key);
+
 /* Fingerprint width, 8 or 16. */
 int bdbi_fuse_fp_bits(const bdbi_fuse *f);
 

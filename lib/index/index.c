@@ -428,8 +428,12 @@ static int build_table(bdb_env *env, const uint64_t *h, const void *off, size_t 
     x->off_bits = bdbi_index_off_bits(x->file_size);
     x->cap = bdbi_index_table_cap(n);
     if (!n) return 0;
-    x->slots = bdbi_calloc(env, BDB_MEM_INDEX, x->cap, 8);
+    /* malloc + memset, not calloc: calloc's lazily zeroed pages are first
+     * mapped read-only to the zero page, and the copy-on-write when the probe
+     * loop below stores into them flushes the TLB of every reader thread. */
+    x->slots = bdbi_malloc(env, BDB_MEM_INDEX, x->cap * 8);
     if (!x->slots) return BDB_ENOMEM;
+    memset(x->slots, 0, x->cap * 8);
     for (size_t i = 0; i < n; i++) {
         size_t pos = slot_of(h[i], x->cap);
         while (x->slots[pos]) pos = pos + 1 == x->cap ? 0 : pos + 1;
@@ -737,6 +741,15 @@ static int lookup_paged(const bdbi_index *x, const uint8_t *data, size_t len, bd
         pos += BDBI_RECORD_MARK_LEN + n;
     }
     return 0;
+}
+
+void bdbi_index_prefetch(const bdbi_index *x, bdbi_probe *k)
+{
+    if (x->page_size == 0) {
+        if (x->cap) __builtin_prefetch(&x->slots[slot_of(probe_hash(x, k), x->cap)]);
+    } else if (x->n_pages) {
+        bdbi_fuse_prefetch(x->filter, probe_hash(x, k));
+    }
 }
 
 int bdbi_index_lookup(const bdbi_index *x, const uint8_t *data, size_t len, bdbi_probe *k,

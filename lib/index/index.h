@@ -122,6 +122,11 @@ typedef struct bdbi_probe {
 int bdbi_index_lookup(const bdbi_index *x, const uint8_t *data, size_t len, bdbi_probe *k,
                       size_t *cursor, const uint8_t **rec, size_t *rec_len, uint64_t *offset);
 
+/* Asks the CPU to load what a bdbi_index_lookup of `k` reads first (the
+ * table slot or the filter cells), so a caller probing the indexes of many
+ * files overlaps their cache misses. Computes and keeps k's hash. */
+void bdbi_index_prefetch(const bdbi_index *x, bdbi_probe *k);
+
 /* 1 with [*begin, *end) = the offsets of the records of LedgerEntryType
  * `type` (end = the first record of the next type present, or
  * BDBI_INDEX_RANGE_OPEN after the last type); 0 when the file has none. */

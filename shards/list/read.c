@@ -119,6 +119,14 @@ static int get_in(const bdb_list_view *v, int hot, const void *key, size_t key_l
     bdbi_probe p = {.key = key, .key_len = key_len, .sk = o.p, .sk_len = o.len};
     int use_cache = bdbi_key_cached(l, hot, key, key_len);
     int found = 0;
+    /* Most lookups probe every level's index (an absent key always does):
+     * touching them all first overlaps the cache misses that the loop
+     * below would otherwise take one after another. */
+    for (int i = 0; i < BDB_LIST_LEVELS; i++)
+        for (int j = 0; j < 2; j++) {
+            const bdbi_lfile *lf = bdbi_shard_file(hot ? v->hot[i][j] : v->live[i][j], shard);
+            if (lf) bdbi_index_prefetch(lf->idx, &p);
+        }
     for (int i = 0; i < BDB_LIST_LEVELS && !found; i++)
         for (int j = 0; j < 2 && !found; j++) {
             const bdbi_lfile *lf = bdbi_shard_file(hot ? v->hot[i][j] : v->live[i][j], shard);
