@@ -64,7 +64,8 @@ enum {
     BDB_EAGAIN = -12,    /* not ready yet; try again later */
     BDB_EBUSY = -13,     /* the object is still in use */
     BDB_EPROTOCOL = -14, /* not allowed at this protocol version */
-    BDB_EINTERNAL = -15  /* an internal invariant failed (a bug) */
+    BDB_EINTERNAL = -15, /* an internal invariant failed (a bug) */
+    BDB_EFULL = -16      /* a configured size limit is reached */
 };
 
 /* Returns a static English description of a BDB_E* code ("unknown error"

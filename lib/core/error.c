@@ -40,6 +40,7 @@ static const char *const code_text[] = {
     [-BDB_EBUSY] = "still in use",
     [-BDB_EPROTOCOL] = "not allowed at this protocol version",
     [-BDB_EINTERNAL] = "internal error",
+    [-BDB_EFULL] = "size limit reached",
 };
 
 BDB_API const char *bdb_strerror(int code)

@@ -12,7 +12,7 @@ TestSuite(error);
 
 Test(error, every_code_has_its_own_text)
 {
-    for (int c = 0; c >= BDB_EINTERNAL; c--) {
+    for (int c = 0; c >= BDB_EFULL; c--) {
         const char *t = bdb_strerror(c);
         cr_assert_str_neq(t, "unknown error", "code %d has no text", c);
         for (int d = c + 1; d <= 0; d++)
@@ -23,7 +23,7 @@ Test(error, every_code_has_its_own_text)
 Test(error, unknown_codes)
 {
     cr_assert_str_eq(bdb_strerror(1), "unknown error");
-    cr_assert_str_eq(bdb_strerror(BDB_EINTERNAL - 1), "unknown error");
+    cr_assert_str_eq(bdb_strerror(BDB_EFULL - 1), "unknown error");
     cr_assert_str_eq(bdb_strerror(-100000), "unknown error");
 }
 
