@@ -1,0 +1,102 @@
+/* perf/bench_map: the keys and values of the bucket-map benchmark and its
+ * two peers, an in-memory open-addressing table and LMDB
+ * (bench_map_peers.c). */
+#ifndef BDB_PERF_BENCH_MAP_H
+#define BDB_PERF_BENCH_MAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define BM_KEY 32 /* key bytes, as Agave's pubkeys */
+#define BM_VAL 16 /* value bytes, as Agave's (Slot, AccountInfo) */
+
+static inline uint64_t bm_mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+/* The first 8 bytes of key number k, read big-endian: a bijection of k
+ * (odd multiplier, then an invertible mix), so distinct numbers give
+ * distinct keys, and uniformly spread, as public keys are. */
+static inline uint64_t bm_key_head(uint64_t k)
+{
+    return bm_mix(k * 0x9e3779b97f4a7c15ull + 1);
+}
+
+/* Key number k: 32 random-looking bytes. */
+static inline void bm_key(uint64_t k, uint8_t *out)
+{
+    uint64_t h = bm_key_head(k);
+    for (int i = 0; i < 8; i++) out[i] = (uint8_t)(h >> (56 - 8 * i));
+    for (int w = 1; w < 4; w++) {
+        uint64_t x = bm_mix(k ^ (0x51ed270b27d3a5f1ull * (uint64_t)w));
+        memcpy(out + 8 * w, &x, 8);
+    }
+}
+
+/* Key number k's value: (slot, account info), 16 bytes. */
+static inline void bm_val(uint64_t k, uint8_t *out)
+{
+    uint64_t slot = 300000000ull + k % 1000003, info = bm_mix(k + 0x1234567);
+    memcpy(out, &slot, 8);
+    memcpy(out + 8, &info, 8);
+}
+
+/* n keys in one array (timed loops read them sequentially), with their
+ * numbers. */
+typedef struct bm_keyset {
+    uint8_t *keys;
+    uint64_t *num;
+    size_t n;
+} bm_keyset;
+
+/* ---- the in-memory peer ---- */
+
+/* An open-addressing table in malloc'd memory with our table's layout
+ * (8-byte state word, 32-byte key, 16-byte value: 56-byte cells), linear
+ * probing from the home cell hash >> (64 - log2 capacity), hash = XXH3-64
+ * of the key with a seed, power-of-two capacity doubled when the load
+ * would pass max_load. No deletes, no concurrency. */
+typedef struct bm_ptable bm_ptable;
+
+/* A table sized for `expected` keys (0: 32 cells, grown as needed). */
+bm_ptable *bm_pt_new(uint64_t expected, double max_load, uint64_t seed);
+void bm_pt_free(bm_ptable *t);
+/* Inserts or replaces; returns 0, or -1 out of memory. */
+int bm_pt_insert(bm_ptable *t, const void *key, const void *val);
+/* Copies the value of key to val: returns 1, or 0 if absent. */
+int bm_pt_get(const bm_ptable *t, const void *key, void *val);
+uint64_t bm_pt_count(const bm_ptable *t);
+uint64_t bm_pt_capacity(const bm_ptable *t);
+uint64_t bm_pt_bytes(const bm_ptable *t);
+uint64_t bm_pt_grows(const bm_ptable *t);
+
+/* ---- the LMDB peer ---- */
+
+typedef struct bm_lmdb bm_lmdb;
+
+/* Creates an environment in dir (which must exist) for n keys and loads
+ * keys 0..n-1 in key order with MDB_APPEND in one write transaction
+ * (MDB_NOSYNC | MDB_WRITEMAP), then warms it with a cursor scan. *secs:
+ * the load's time (sort included). Returns NULL after printing why. */
+bm_lmdb *bm_lmdb_load(const char *dir, uint64_t n, double *secs, double *scan_secs);
+void bm_lmdb_close(bm_lmdb *l);
+/* Bytes of the data file's used pages. */
+uint64_t bm_lmdb_file_bytes(const bm_lmdb *l);
+
+/* A reader with its own read-only transaction, renewed every `batch`
+ * gets. */
+typedef struct bm_lmdb_reader bm_lmdb_reader;
+bm_lmdb_reader *bm_lmdb_reader_new(bm_lmdb *l, size_t batch);
+void bm_lmdb_reader_free(bm_lmdb_reader *r);
+/* One get: 1 found (value copied to val), 0 absent, -1 error. Renews the
+ * transaction first when the batch is used up. */
+int bm_lmdb_get(bm_lmdb_reader *r, const void *key, void *val);
+
+#endif
