@@ -31,7 +31,7 @@
  * /tmp) and are removed at the end. Before starting, the bench waits up to
  * BENCH_LOAD_WAIT seconds (default 600) for a 1-minute load average below
  * BENCH_MAX_LOAD (default 1.0). BENCH_PEER_LOAD: the peer table's maximum
- * load factor (default 0.75). BENCH_MAX_SEARCH: the map's max_search (0 =
+ * load factor (default 0.875, the map's). BENCH_MAX_SEARCH: the map's max_search (0 =
  * its default). */
 #include "config.h"
 
@@ -444,11 +444,10 @@ static void bench_memory(bdb_map *map, const bm_ptable *pt)
         printf("| peer table (malloc'd, load %.2f) | %llu | %.1f |\n",
                (double)bm_pt_count(pt) / (double)bm_pt_capacity(pt),
                (unsigned long long)bm_pt_bytes(pt), (double)bm_pt_bytes(pt) / n);
-    printf("\ntables: %llu cells for %llu keys (load %.3f), %llu tombstones; probe distance mean "
+    printf("\ntables: %llu cells for %llu keys (load %.3f); probe distance mean "
            "%.2f, max %llu; %llu table growths since open\n",
            (unsigned long long)t->capacity, (unsigned long long)t->count,
            t->capacity ? (double)t->count / (double)t->capacity : 0.0,
-           (unsigned long long)t->tombstones,
            t->count ? (double)t->probe_total / (double)t->count : 0.0,
            (unsigned long long)t->probe_max, (unsigned long long)t->table_grows);
     printf("process: VmRSS %ld MB, VmHWM %ld MB (keys and values of the bench: %.0f MB)\n",
@@ -732,7 +731,7 @@ int main(void)
     n_shards = (uint32_t)env_u64("BENCH_SHARDS", 64);
     max_search = (uint32_t)env_u64("BENCH_MAX_SEARCH", 0);
     rounds = (int)env_u64("BENCH_ROUNDS", 5);
-    peer_load = env_double("BENCH_PEER_LOAD", 0.75);
+    peer_load = env_double("BENCH_PEER_LOAD", 0.875);
     mode = getenv("BENCH_MODE");
     if (n_keys < 1000 || n_keys > UINT32_MAX || rounds < 1 || peer_load <= 0 || peer_load >= 1) {
         fprintf(stderr, "bench: BENCH_KEYS must be in 1000..2^32-1, BENCH_ROUNDS >= 1, "
