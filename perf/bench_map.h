@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "bucketdb/map.h"
+
 #define BM_KEY 32 /* key bytes, as Agave's pubkeys */
 #define BM_VAL 16 /* value bytes, as Agave's (Slot, AccountInfo) */
 
@@ -98,5 +100,41 @@ void bm_lmdb_reader_free(bm_lmdb_reader *r);
 /* One get: 1 found (value copied to val), 0 absent, -1 error. Renews the
  * transaction first when the batch is used up. */
 int bm_lmdb_get(bm_lmdb_reader *r, const void *key, void *val);
+
+/* ---- shared by bench_map.c and bench_map_reads.c ---- */
+
+extern uint64_t n_keys; /* the map holds keys 0..n_keys - 1 */
+extern int rounds;
+
+uint64_t env_u64(const char *name, uint64_t def);
+double loadavg(void);
+void die(const char *what);
+/* n random keys among the map's (absent 0) or among as many it never
+ * held (numbers n_keys..2 n_keys - 1). */
+void keyset_make(bm_keyset *ks, size_t n, int absent, uint64_t seed);
+void keyset_free(bm_keyset *ks);
+
+/* A get of one of the compared stores: 1 found (value in val), 0 absent,
+ * negative on error. */
+typedef int (*get_fn)(void *ctx, const uint8_t *key, uint8_t *val);
+int get_ours(void *ctx, const uint8_t *key, uint8_t *val); /* ctx: the bdb_map */
+/* Whether rc/val is the right answer for key number k; prints the first
+ * 10 wrong ones. */
+int answer_ok(const char *who, uint64_t k, int rc, const uint8_t *val);
+uint64_t map_grows(bdb_map *map);
+
+enum { S_OURS, S_PEER, S_LMDB, STORES };
+extern const char *const store_names[STORES];
+
+/* The stores compared (fn NULL: not in this run) and their contexts. */
+typedef struct stores {
+    get_fn fn[STORES];
+    void *ctx[STORES];
+} stores;
+
+void bench_read(const stores *st);
+/* ctx2: the second reader's contexts (LMDB readers own a transaction). */
+void bench_threads(const stores *st, void *ctx2[STORES]);
+void bench_concurrent(bdb_map *map);
 
 #endif
