@@ -340,7 +340,7 @@ static void batch_load(uint32_t w)
 
 typedef struct writer_arg {
     uint32_t w;
-    uint64_t ops;
+    uint64_t ops, did;
 } writer_arg;
 
 static void *writer(void *arg)
@@ -355,6 +355,7 @@ static void *writer(void *arg)
         uint64_t active = 64 + (own - 64) * (i < a->ops / 2 ? i : a->ops / 2) / (a->ops / 2 + 1);
         uint64_t r = rnd(&s), slot = r % 3 == 0 ? (r >> 8) % (HOT / W) : (r >> 8) % active;
         do_op((uint32_t)(slot * W + a->w), &s);
+        a->did++;
     }
     atomic_fetch_add(&writers_done, 1);
     return NULL;
@@ -526,10 +527,11 @@ static int run(int num, const config *c, uint64_t ops)
     pthread_create(&it, NULL, iterator, NULL);
     pthread_create(&ag, NULL, ager, NULL);
     for (uint32_t w = 0; w < c->writers; w++) {
-        wa[w] = (writer_arg){w, ops / c->writers};
+        wa[w] = (writer_arg){w, ops / c->writers, 0};
         pthread_create(&wr[w], NULL, writer, &wa[w]);
     }
-    for (uint32_t w = 0; w < c->writers; w++) pthread_join(wr[w], NULL);
+    uint64_t did = 0;
+    for (uint32_t w = 0; w < c->writers; w++) pthread_join(wr[w], NULL), did += wa[w].did;
     atomic_store(&stop, 1);
     for (int i = 0; i < READERS; i++) pthread_join(rd[i], NULL);
     pthread_join(it, NULL);
@@ -548,7 +550,7 @@ static int run(int num, const config *c, uint64_t ops)
     int ok = !f && shape_ok && !crc && !erc;
     printf("%s %d - %s: %llu ops in %.1f s; %ld reads (%ld found), %ld iterations (%ld visits), "
            "%ld ages, %ld wrong\n",
-           ok ? "ok" : "not ok", num, c->name, (unsigned long long)ops, secs, atomic_load(&n_reads),
+           ok ? "ok" : "not ok", num, c->name, (unsigned long long)did, secs, atomic_load(&n_reads),
            atomic_load(&n_found), atomic_load(&n_iters), atomic_load(&n_visits),
            atomic_load(&n_ages), f);
     printf("#   final %llu keys; table growths %llu, data growths %llu, releases %llu, probe max "
