@@ -194,7 +194,8 @@ enum { BDB_MAP_DELETE = 0, BDB_MAP_SET = 1 };
  * valid until bdb_map_update returns), BDB_MAP_DELETE to delete the key (or
  * leave it absent), or a negative BDB_E* code to change nothing and make
  * bdb_map_update return it. Runs with the shard's writer lock held: it may
- * read the map but not change this shard (BDB_EBUSY). */
+ * read the map but not change it (every write, and bdb_map_flush, returns
+ * BDB_EBUSY inside a callback, so callbacks can never deadlock). */
 typedef int (*bdb_map_update_fn)(void *ctx, const bdb_map_value *cur, bdb_map_value *out);
 
 /* Read-modify-write of `key` as one step for the shard's writers. Returns
@@ -235,9 +236,10 @@ typedef int (*bdb_map_visit_fn)(void *ctx, const void *key, const bdb_map_value 
  * BDB_MAP_ALL_SHARDS) whose keys are in [lo, hi) by memcmp (lo or hi NULL
  * = unbounded), in no particular order within a shard. Each shard is
  * visited as one consistent state: its writers wait while it is visited
- * (readers do not). The callback may read the map, not write to the shard
- * being visited (BDB_EBUSY). With 32-byte keys, shards outside the range
- * are skipped. Returns 0, or the callback's non-zero return value. */
+ * (readers do not). The callback may read the map, not change it
+ * (BDB_EBUSY, as in update callbacks). With 32-byte keys, shards outside
+ * the range are skipped. Returns 0, the callback's non-zero return value,
+ * BDB_EINVAL or BDB_ENOMEM. */
 BDB_API int bdb_map_iterate(bdb_map *map, uint32_t shard, const void *lo, const void *hi, int flags,
                             bdb_map_visit_fn fn, void *ctx);
 
