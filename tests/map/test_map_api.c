@@ -140,13 +140,15 @@ Test(map_api, iterate_stops_with_callback_value)
     mclose(m);
 }
 
-/* The callback may read the map and write to other shards; writes to the
- * shard being visited fail with BDB_EBUSY and change nothing. */
+/* The callback may read the map, not change it: every write (to the shard
+ * being visited or another one) and bdb_map_flush fail with BDB_EBUSY and
+ * change nothing. */
 typedef struct write_ctx {
     bdb_map *m;
     const mt_model *md;
     uint8_t same[32], other[32];
-    int rc_insert, rc_try, rc_delete, rc_update, rc_other, read_ok, visits;
+    int rc_insert, rc_try, rc_delete, rc_update, rc_other, rc_other_del, rc_batch, rc_flush;
+    int read_ok, visits;
 } write_ctx;
 
 static int write_visit(void *ctx, const void *key, const bdb_map_value *v)
@@ -163,6 +165,9 @@ static int write_visit(void *ctx, const void *key, const bdb_map_value *v)
     set_ctx s = {.slots = buf, .n = 1, .ref = 1};
     c->rc_update = bdb_map_update(c->m, key, set_cb, &s);
     c->rc_other = bdb_map_insert(c->m, c->other, buf, 1, 1);
+    c->rc_other_del = bdb_map_delete(c->m, mt_key(c->md, 299));
+    c->rc_batch = bdb_map_batch_insert_non_duplicates(c->m, c->other, buf, 1, NULL, NULL, NULL);
+    c->rc_flush = bdb_map_flush(c->m);
     return 0;
 }
 
@@ -183,11 +188,12 @@ Test(map_api, iterate_callback_writes)
         cr_assert_eq(c.rc_try, BDB_EBUSY, "try_insert into the visited shard: %d", c.rc_try);
         cr_assert_eq(c.rc_delete, BDB_EBUSY, "delete in the visited shard: %d", c.rc_delete);
         cr_assert_eq(c.rc_update, BDB_EBUSY, "update in the visited shard: %d", c.rc_update);
-        cr_assert_eq(c.rc_other, 0, "insert into another shard: %d %s", c.rc_other, bdb_errmsg());
+        cr_assert_eq(c.rc_other, BDB_EBUSY, "insert into another shard: %d", c.rc_other);
+        cr_assert_eq(c.rc_other_del, BDB_EBUSY, "delete in another shard: %d", c.rc_other_del);
+        cr_assert_eq(c.rc_batch, BDB_EBUSY, "batch insert: %d", c.rc_batch);
+        cr_assert_eq(c.rc_flush, BDB_EBUSY, "flush: %d", c.rc_flush);
         expect_absent(m, c.same);
-        uint8_t buf[16] = {9};
-        expect_val(m, c.other, buf, 1, 1, 16);
-        cr_assert_eq(bdb_map_delete(m, c.other), 1);
+        expect_absent(m, c.other);
         expect_model(m, &md);
     }
     mt_model_free(&md);
@@ -195,12 +201,13 @@ Test(map_api, iterate_callback_writes)
 }
 
 /* Update callbacks: see the exact current value, errors change nothing,
- * DELETE deletes (or leaves absent), writes to the own shard are EBUSY,
- * and a value the insert refuses makes update fail with its error. */
+ * DELETE deletes (or leaves absent), writes (to any shard) and flushes
+ * from the callback are BDB_EBUSY, and a value the insert refuses makes
+ * update fail with its error. */
 typedef struct nested_ctx {
     bdb_map *m;
-    uint8_t same[32];
-    int rc_nested;
+    uint8_t same[32], other[32];
+    int rc_nested, rc_other, rc_flush;
     uint8_t v[16];
 } nested_ctx;
 
@@ -209,6 +216,8 @@ static int nested_cb(void *ctx, const bdb_map_value *cur, bdb_map_value *out)
     nested_ctx *c = ctx;
     (void)cur;
     c->rc_nested = bdb_map_insert(c->m, c->same, c->v, 1, 1);
+    c->rc_other = bdb_map_insert(c->m, c->other, c->v, 1, 1);
+    c->rc_flush = bdb_map_flush(c->m);
     out->slots = c->v;
     out->n = 1;
     out->ref_count = 1;
@@ -247,10 +256,15 @@ Test(map_api, update_callbacks)
     nested_ctx n = {.m = m, .v = {1, 2, 3}};
     uint64_t seed = 3;
     mt_key_in_shard(&seed, n.same, md.shard[6], 4);
+    mt_key_in_shard(&seed, n.other, (md.shard[6] + 1) % 4, 4);
     cr_assert_eq(bdb_map_update(m, mt_key(&md, 6), nested_cb, &n), 0);
     cr_assert_eq(n.rc_nested, BDB_EBUSY, "insert into the own shard from the callback: %d",
                  n.rc_nested);
+    cr_assert_eq(n.rc_other, BDB_EBUSY, "insert into another shard from the callback: %d",
+                 n.rc_other);
+    cr_assert_eq(n.rc_flush, BDB_EBUSY, "flush from the callback: %d", n.rc_flush);
     expect_absent(m, n.same);
+    expect_absent(m, n.other);
     mt_model_set(&md, 6, n.v, 1, 1);
     expect_model(m, &md);
     mt_model_free(&md);
@@ -536,6 +550,8 @@ Test(map_api, bad_arguments)
     cr_assert_eq(bdb_map_grow(m, &need), BDB_EINVAL, "storage 3");
     bdb_map_shard_stats ss;
     cr_assert_eq(bdb_map_shard_stats_get(m, 2, &ss), BDB_EINVAL);
+    cr_assert_eq(bdb_map_iterate(m, 2, NULL, NULL, 0, range_visit, NULL), BDB_EINVAL, "shard 2");
+    cr_assert_eq(bdb_map_iterate(m, 0, NULL, NULL, 0, NULL, NULL), BDB_EINVAL, "no callback");
     cr_assert_eq(bdb_map_count(m, BDB_MAP_ALL_SHARDS), 1, "nothing changed");
     expect_val(m, key, v, 2, 1, 16);
     expect_absent(m, k2);
