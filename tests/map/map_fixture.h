@@ -152,4 +152,62 @@ static inline void mupdate(bdb_map *m, const void *key, const void *slots, size_
     cr_assert_eq(c.calls, 1, "the update callback ran %d times", c.calls);
 }
 
+/* ---- the standard restartable map of the restart and hostile suites ---- */
+
+static char g_restart[MT_PATH_MAX];
+
+/* 4 shards, 16-byte elements, ref counts, the restart file map.restart in
+ * the scratch directory. */
+static inline void std_opts(bdb_map_options *o)
+{
+    mopts(o, 4);
+    o->ref_counts = 1;
+    snprintf(g_restart, sizeof g_restart, "%s/map.restart", g_dir);
+    o->restart_config_file = g_restart;
+}
+
+/* Fills the model's pool (300 keys) into the map: lists of 0..6 elements
+ * (data classes 0 to 3), some ref counts other than 1, then deletes and
+ * class changes so that tables have tombstones and data files free cells. */
+static inline void std_fill(bdb_map *m, mt_model *md)
+{
+    cr_assert_eq(mt_model_init(md, 300, 32, 16, 4, 1, 2024), 0);
+    uint64_t seed = 11;
+    uint8_t v[6 * 16];
+    for (size_t i = 0; i < 260; i++) {
+        size_t n = i % 7;
+        uint64_t ref = i % 4 == 0 ? 3 : 1;
+        mt_fill(&seed, v, sizeof v);
+        minsert(m, mt_key(md, i), v, n, ref);
+        mt_model_set(md, i, v, n, ref);
+    }
+    for (size_t i = 0; i < 260; i += 13) {
+        cr_assert_eq(bdb_map_delete(m, mt_key(md, i)), 1);
+        mt_model_del(md, i);
+    }
+    for (size_t i = 4; i < 260; i += 17) { /* class 2 or 3 -> class 1 */
+        if (!md->v[i].present || md->v[i].n < 3) continue;
+        mt_fill(&seed, v, sizeof v);
+        minsert(m, mt_key(md, i), v, 2, 1);
+        mt_model_set(md, i, v, 2, 1);
+    }
+}
+
+/* Builds the standard map, closes it and returns its model. */
+static inline void std_build(mt_model *md)
+{
+    bdb_map_options o;
+    std_opts(&o);
+    bdb_map *m = mopen(&o);
+    std_fill(m, md);
+    expect_model(m, md);
+    mclose(m);
+}
+
+static inline const char *mt_base(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
 #endif
