@@ -495,13 +495,28 @@ int bdbi_fs_unlink(bdb_env *env, const char *path)
     return 0;
 }
 
-int bdbi_fs_retire(bdb_env *env, const char *path, char *trash, size_t cap)
+int bdbi_fs_tmp_name(bdb_env *env, const char *path, const char *tag, char *buf, size_t cap)
 {
     size_t dl = dir_prefix_len(path);
     uint64_t seq = atomic_fetch_add_explicit(&env->tmp_seq, 1, memory_order_relaxed);
-    if ((size_t)snprintf(trash, cap, "%.*s" TMP_PREFIX "%ld-%" PRIu64 "-gc-%s", (int)dl, path,
-                         (long)getpid(), seq, path + dl) >= cap)
-        return bdbi_err(BDB_EINVAL, "path too long to retire: %s", path);
+    if ((size_t)snprintf(buf, cap, "%.*s" TMP_PREFIX "%ld-%" PRIu64 "-%s%s", (int)dl, path,
+                         (long)getpid(), seq, tag, path + dl) >= cap)
+        return bdbi_err(BDB_EINVAL, "path too long for a temporary name: %s", path);
+    return 0;
+}
+
+int bdbi_fs_rename(bdb_env *env, const char *from, const char *to)
+{
+    int e = bdbi_fs_fault(env, BDB_FS_RENAME, to);
+    if (e) return bdbi_err_sys(e, to, "cannot rename %s to it", from);
+    if (rename(from, to) != 0) return bdbi_err_sys(errno, to, "cannot rename %s to it", from);
+    return 0;
+}
+
+int bdbi_fs_retire(bdb_env *env, const char *path, char *trash, size_t cap)
+{
+    int rc = bdbi_fs_tmp_name(env, path, "gc-", trash, cap);
+    if (rc) return rc;
     int e = bdbi_fs_fault(env, BDB_FS_RENAME, path);
     if (e) return bdbi_err_sys(e, path, "cannot retire file");
     if (rename(path, trash) != 0) {

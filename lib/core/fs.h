@@ -92,6 +92,15 @@ int bdbi_fs_unlink(bdb_env *env, const char *path);
  * Leftover trash is a temporary name: stores remove it at open. */
 int bdbi_fs_retire(bdb_env *env, const char *path, char *trash, size_t cap);
 
+/* A new temporary name for `path` (same directory, a name
+ * bdbi_fs_is_tmp_name() recognises, with `tag` before the file's name) into
+ * buf; BDB_EINVAL if it does not fit in `cap` bytes. */
+int bdbi_fs_tmp_name(bdb_env *env, const char *path, const char *tag, char *buf, size_t cap);
+
+/* Renames `from` to `to` (replacing it), asking the fault hook first. Does
+ * not fsync the directory. */
+int bdbi_fs_rename(bdb_env *env, const char *from, const char *to);
+
 /* fsyncs the directory `path`. */
 int bdbi_fs_fsync_dir(bdb_env *env, const char *path);
 

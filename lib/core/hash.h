@@ -6,6 +6,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -14,6 +17,19 @@
 static inline uint64_t bdbi_hash64(const void *data, size_t n, uint64_t seed)
 {
     return XXH3_64bits_withSeed(data, n, seed);
+}
+
+/* A random 64-bit value from the kernel (getrandom), or, if it has none
+ * to give without blocking, a hash of the clock, the pid and `salt`: for
+ * key-hash seeds that nobody can predict, so nobody can choose keys that
+ * collide in our tables and filters. */
+static inline uint64_t bdbi_random64(const void *salt)
+{
+    uint64_t s;
+    if (getrandom(&s, sizeof s, GRND_NONBLOCK) == (ssize_t)sizeof s) return s;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return bdbi_hash64(&ts, sizeof ts, (uint64_t)(uintptr_t)salt ^ (uint64_t)getpid());
 }
 
 #endif

@@ -347,16 +347,11 @@ int bdbi_list_gc(bdb_list *l)
 }
 
 /* The key-hash seed of the indexes this handle builds: random per open,
- * like stellar-core's process-random shortHash key, so that nobody can
- * choose keys that collide in our filters and tables. Indexes keep their
+ * like stellar-core's process-random shortHash key. Indexes keep their
  * seed, so persisted ones stay valid. */
 static uint64_t random_seed(const void *salt)
 {
-    uint64_t s;
-    if (getrandom(&s, sizeof s, GRND_NONBLOCK) == (ssize_t)sizeof s) return s;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return bdbi_hash64(&ts, sizeof ts, (uint64_t)(uintptr_t)salt ^ (uint64_t)getpid());
+    return bdbi_random64(salt);
 }
 
 BDB_API int bdb_list_open(bdb_env *env, const char *dir, const bdb_list_options *opts,

@@ -1,0 +1,288 @@
+#include "config.h"
+
+#include "mtable.h"
+
+#include <sched.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/hash.h"
+#include "core/rcu.h"
+
+#define KEY_OFF 8
+
+uint64_t bdbi_mtable_hash(const bdbi_mlayout *L, uint64_t seed, const void *key)
+{
+    return bdbi_hash64(key, L->key_size, seed);
+}
+
+static int wrap(bdb_env *env, bdbi_rwmap *m, const bdbi_mfile_info *info, bdbi_mtable **out)
+{
+    bdbi_mtable *t = bdbi_calloc(env, BDB_MEM_MAP, 1, sizeof *t);
+    if (!t) return BDB_ENOMEM;
+    t->m = *m;
+    *m = (bdbi_rwmap){0};
+    t->cells = t->m.data + BDBI_MFILE_HDR;
+    t->cap = info->capacity;
+    t->bits = (unsigned)__builtin_ctzll(info->capacity);
+    t->seed = info->seed;
+    t->gen = info->gen;
+    t->cell_size = info->cell_size;
+    t->env = env;
+    *out = t;
+    return 0;
+}
+
+int bdbi_mtable_create(bdb_env *env, const char *path, const bdbi_mlayout *L, unsigned bits,
+                       const bdbi_mfile_info *info, bdbi_mtable **out)
+{
+    bdbi_mfile_info in = *info;
+    in.cls = BDBI_MFILE_TABLE;
+    in.capacity = (uint64_t)1 << bits;
+    in.cell_size = L->cell_size;
+    in.clean = 0;
+    bdbi_rwmap m;
+    int rc = bdbi_rwmap_create(env, path, BDBI_MFILE_HDR + (size_t)in.capacity * L->cell_size, &m);
+    if (rc) return rc;
+    bdbi_mfile_hdr_put(m.data, &in);
+    rc = wrap(env, &m, &in, out);
+    if (rc) bdbi_rwmap_unmap(&m);
+    return rc;
+}
+
+int bdbi_mtable_adopt(bdb_env *env, bdbi_rwmap *m, const bdbi_mfile_info *info, bdbi_mtable **out)
+{
+    if (info->capacity & (info->capacity - 1) ||
+        info->capacity < ((uint64_t)1 << BDBI_MTABLE_MIN_BITS))
+        return bdbi_err(BDB_EFORMAT, "table capacity %llu is not a power of two >= 64",
+                        (unsigned long long)info->capacity);
+    return wrap(env, m, info, out);
+}
+
+void bdbi_mtable_free(bdbi_mtable *t)
+{
+    if (!t) return;
+    bdbi_rwmap_unmap(&t->m);
+    bdbi_free(t->env, BDB_MEM_MAP, t, sizeof *t);
+}
+
+static void free_cb(struct rcu_head *h)
+{
+    BDBI_RCU_CALLBACK_ENTER();
+    bdbi_mtable_free(caa_container_of(h, bdbi_mtable, rcu));
+}
+
+void bdbi_mtable_free_rcu(bdbi_mtable *t)
+{
+    if (t) bdbi_call_rcu(&t->rcu, free_cb);
+}
+
+/* The key as whole words (zero padded), for word-wise comparison. */
+static inline void key_words(const bdbi_mlayout *L, const void *key, uint64_t *w)
+{
+    w[L->key_pad / 8 - 1] = 0;
+    memcpy(w, key, L->key_size);
+}
+
+static inline int key_eq(const uint8_t *cell, const uint64_t *kw, uint32_t words)
+{
+    uint64_t diff = 0;
+    for (uint32_t i = 0; i < words; i++) diff |= bdbi_ld(cell + KEY_OFF + 8 * i) ^ kw[i];
+    return diff == 0;
+}
+
+static inline void cpu_relax(unsigned *spins)
+{
+    if (++*spins > 64) {
+        sched_yield();
+        *spins = 0;
+    } else {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+}
+
+/* Copies the slot list a stable-looking state `s` refers to. Returns 1,
+ * or 0 if the data cell does not hold a list (the caller rechecks the
+ * state: a writer may have moved on), with *bad set when that cannot be a
+ * race. */
+static int copy_value(const bdbi_mlayout *L, const uint8_t *cell, uint64_t s,
+                      bdbi_mdata *const *data, void *slots, size_t cap, size_t *n, uint64_t *ref)
+{
+    if (BDBI_MS_TAG(s) == BDBI_MS_INLINE) {
+        *n = (s & BDBI_MS_ONE) ? 1 : 0;
+        *ref = 1;
+        if (*n && cap) bdbi_cell_copy_out(slots, cell + KEY_OFF + L->key_pad, L->elem_size);
+        return 1;
+    }
+    unsigned cls = BDBI_MS_CLS(s);
+    uint64_t idx = BDBI_MS_IDX(s);
+    if (cls >= BDBI_MAP_CLASSES) return 0;
+    const bdbi_mdata *d = bdbi_rcu_deref(data[cls]);
+    if (!d || idx >= d->cap) return 0;
+    const uint8_t *dc = bdbi_mdata_cell(d, idx);
+    uint64_t h = bdbi_ld(dc);
+    uint64_t cnt = h >> 1;
+    if (!(h & 1) || cnt > ((uint64_t)1 << cls)) return 0;
+    *n = (size_t)cnt;
+    *ref = bdbi_ld(dc + 8);
+    size_t k = *n < cap ? *n : cap;
+    if (k) bdbi_cell_copy_out(slots, dc + 16, k * L->elem_size);
+    return 1;
+}
+
+int bdbi_mtable_read(const bdbi_mlayout *L, const bdbi_mtable *t, bdbi_mdata *const *data,
+                     const void *key, uint64_t hash, void *slots, size_t cap, size_t *n,
+                     uint64_t *ref)
+{
+    uint64_t kw[BDB_MAP_MAX_KEY / 8];
+    key_words(L, key, kw);
+    uint32_t words = L->key_pad / 8;
+    uint64_t mask = t->cap - 1;
+    uint64_t pos = hash >> (64 - t->bits);
+    unsigned spins = 0;
+    for (uint32_t i = 0; i < L->max_search; i++, pos = (pos + 1) & mask) {
+        const uint8_t *cell = bdbi_mtable_cell(t, pos);
+    again:;
+        uint64_t s1 = bdbi_ld_acq(cell);
+        unsigned tag = BDBI_MS_TAG(s1);
+        if (tag == BDBI_MS_EMPTY) return 0;
+        if (tag == BDBI_MS_TOMB) continue;
+        if (s1 & BDBI_MS_BUSY) {
+            cpu_relax(&spins);
+            goto again;
+        }
+        if (!key_eq(cell, kw, words)) continue;
+        int ok = copy_value(L, cell, s1, data, slots, cap, n, ref);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (bdbi_ld(cell) != s1) {
+            cpu_relax(&spins);
+            goto again;
+        }
+        if (!ok)
+            return bdbi_err(BDB_ECORRUPT,
+                            "bucket map: a table cell names data cell %llu of class %u, which "
+                            "holds no slot list",
+                            (unsigned long long)BDBI_MS_IDX(s1), BDBI_MS_CLS(s1));
+        return 1;
+    }
+    return 0;
+}
+
+void bdbi_mtable_find(const bdbi_mlayout *L, const bdbi_mtable *t, const void *key, uint64_t hash,
+                      bdbi_mprobe *p)
+{
+    uint64_t kw[BDB_MAP_MAX_KEY / 8];
+    key_words(L, key, kw);
+    uint32_t words = L->key_pad / 8;
+    uint64_t mask = t->cap - 1;
+    uint64_t pos = hash >> (64 - t->bits);
+    *p = (bdbi_mprobe){0};
+    uint32_t window = L->max_search < t->cap ? L->max_search : (uint32_t)t->cap;
+    for (uint32_t i = 0; i < window; i++, pos = (pos + 1) & mask) {
+        const uint8_t *cell = bdbi_mtable_cell(t, pos);
+        uint64_t s = bdbi_ld(cell);
+        unsigned tag = BDBI_MS_TAG(s);
+        if (tag == BDBI_MS_EMPTY || tag == BDBI_MS_TOMB) {
+            if (!p->has_free) {
+                p->has_free = 1;
+                p->free_pos = pos;
+                p->free_empty = tag == BDBI_MS_EMPTY;
+            }
+            if (tag == BDBI_MS_EMPTY) return;
+            continue;
+        }
+        if (key_eq(cell, kw, words)) {
+            p->found = 1;
+            p->pos = pos;
+            p->dist = i;
+            return;
+        }
+    }
+}
+
+void bdbi_mtable_set_inline(const bdbi_mlayout *L, bdbi_mtable *t, uint64_t pos, const void *key,
+                            int is_new, const void *elem, size_t n)
+{
+    uint8_t *cell = bdbi_mtable_cell(t, pos);
+    uint64_t old = bdbi_ld(cell);
+    uint8_t *val = cell + KEY_OFF + L->key_pad;
+    if (!is_new && BDBI_MS_TAG(old) == BDBI_MS_INLINE) {
+        /* readers may be copying this very value: busy first */
+        bdbi_st(cell, old | BDBI_MS_BUSY);
+    }
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    if (is_new) bdbi_cell_copy_in(cell + KEY_OFF, key, L->key_size);
+    if (n)
+        bdbi_cell_copy_in(val, elem, L->elem_size);
+    else
+        for (uint32_t i = 0; i < L->elem_pad; i += 8) bdbi_st(val + i, 0);
+    bdbi_st_rel(cell, bdbi_ms_next(old, BDBI_MS_INLINE | (n ? BDBI_MS_ONE : 0)));
+}
+
+void bdbi_mtable_set_data(const bdbi_mlayout *L, bdbi_mtable *t, uint64_t pos, const void *key,
+                          int is_new, unsigned cls, uint64_t idx)
+{
+    uint8_t *cell = bdbi_mtable_cell(t, pos);
+    uint64_t old = bdbi_ld(cell);
+    if (is_new) {
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        bdbi_cell_copy_in(cell + KEY_OFF, key, L->key_size);
+    }
+    /* the slot list is complete in its data cell: swapping the reference
+     * is the one store readers need to see */
+    bdbi_st_rel(cell, bdbi_ms_next(old, bdbi_ms_data(cls, idx)));
+}
+
+void bdbi_mtable_delete(bdbi_mtable *t, uint64_t pos)
+{
+    uint8_t *cell = bdbi_mtable_cell(t, pos);
+    bdbi_st_rel(cell, bdbi_ms_next(bdbi_ld(cell), BDBI_MS_TOMB));
+}
+
+int bdbi_mtable_rebuild(const bdbi_mlayout *L, const bdbi_mtable *from, bdbi_mtable *to)
+{
+    uint64_t mask = to->cap - 1;
+    uint32_t window = L->max_search < to->cap ? L->max_search : (uint32_t)to->cap;
+    for (uint64_t i = 0; i < from->cap; i++) {
+        const uint8_t *src = bdbi_mtable_cell(from, i);
+        uint64_t s = bdbi_ld(src);
+        unsigned tag = BDBI_MS_TAG(s);
+        if (tag != BDBI_MS_INLINE && tag != BDBI_MS_DATA) continue;
+        uint8_t key[BDB_MAP_MAX_KEY];
+        bdbi_cell_copy_out(key, src + KEY_OFF, L->key_size);
+        uint64_t pos = bdbi_mtable_hash(L, to->seed, key) >> (64 - to->bits);
+        uint32_t k = 0;
+        while (k < window && BDBI_MS_TAG(bdbi_ld(bdbi_mtable_cell(to, pos))) != BDBI_MS_EMPTY) {
+            pos = (pos + 1) & mask;
+            k++;
+        }
+        if (k == window) return BDB_EAGAIN;
+        /* `to` is not published: plain copies, state last */
+        uint8_t *dst = bdbi_mtable_cell(to, pos);
+        memcpy(dst + 8, src + 8, to->cell_size - 8);
+        bdbi_st(dst, s & ~BDBI_MS_BUSY);
+    }
+    return 0;
+}
+
+void bdbi_mtable_scan_stats(const bdbi_mlayout *L, const bdbi_mtable *t, bdbi_mtable_scan *out)
+{
+    *out = (bdbi_mtable_scan){0};
+    uint64_t mask = t->cap - 1;
+    for (uint64_t i = 0; i < t->cap; i++) {
+        const uint8_t *cell = bdbi_mtable_cell(t, i);
+        unsigned tag = BDBI_MS_TAG(bdbi_ld(cell));
+        if (tag == BDBI_MS_TOMB) out->tombs++;
+        if (tag != BDBI_MS_INLINE && tag != BDBI_MS_DATA) continue;
+        uint8_t key[BDB_MAP_MAX_KEY];
+        bdbi_cell_copy_out(key, cell + KEY_OFF, L->key_size);
+        uint64_t home = bdbi_mtable_hash(L, t->seed, key) >> (64 - t->bits);
+        uint64_t d = (i - home) & mask;
+        out->live++;
+        out->dist_sum += d;
+        if (d > out->dist_max) out->dist_max = d;
+    }
+}

@@ -1,0 +1,102 @@
+/* A bucket map table: one shard's open-addressing hash table in one mapped
+ * file (docs/map-files.md). Readers probe it without locks (mcell.h's
+ * protocol); the shard's writer finds, sets and deletes cells. Keys live
+ * within max_search cells of their home cell and never move while the
+ * table is published; a growth builds a new table. */
+#ifndef BDB_MAP_MTABLE_H
+#define BDB_MAP_MTABLE_H
+
+#include <stdint.h>
+#include <urcu/urcu-memb.h>
+
+#include "core/rwmap.h"
+#include "mcell.h"
+#include "mdata.h"
+#include "mfile.h"
+
+#define BDBI_MTABLE_MIN_BITS 6 /* 64 cells */
+
+typedef struct bdbi_mtable {
+    bdbi_rwmap m;
+    uint8_t *cells;
+    uint64_t cap;
+    unsigned bits; /* cap = 2^bits */
+    uint64_t seed, gen;
+    uint32_t cell_size;
+    bdb_env *env;
+    struct rcu_head rcu;
+} bdbi_mtable;
+
+/* Hash of a key under a table's seed. */
+uint64_t bdbi_mtable_hash(const bdbi_mlayout *L, uint64_t seed, const void *key);
+
+/* Creates the table file `path` with 2^bits cells and a header from `info`
+ * (clean 0), and maps it. */
+int bdbi_mtable_create(bdb_env *env, const char *path, const bdbi_mlayout *L, unsigned bits,
+                       const bdbi_mfile_info *info, bdbi_mtable **out);
+
+/* Wraps an existing mapping whose header was checked; takes `m`. */
+int bdbi_mtable_adopt(bdb_env *env, bdbi_rwmap *m, const bdbi_mfile_info *info, bdbi_mtable **out);
+
+void bdbi_mtable_free(bdbi_mtable *t);
+void bdbi_mtable_free_rcu(bdbi_mtable *t);
+
+static inline uint8_t *bdbi_mtable_cell(const bdbi_mtable *t, uint64_t pos)
+{
+    return t->cells + pos * t->cell_size;
+}
+
+/* Lock-free lookup (inside an RCU read-side section): `data` is the
+ * shard's array of RCU-published data files. Returns 1 (copies the first
+ * min(n, cap) elements into slots, sets *n and *ref), 0 if absent,
+ * BDB_ECORRUPT if a stable cell names a slot list outside its file. */
+int bdbi_mtable_read(const bdbi_mlayout *L, const bdbi_mtable *t, bdbi_mdata *const *data,
+                     const void *key, uint64_t hash, void *slots, size_t cap, size_t *n,
+                     uint64_t *ref);
+
+/* The writer's probe of a key's window. */
+typedef struct bdbi_mprobe {
+    int found;
+    uint64_t pos;      /* found: the key's cell */
+    uint64_t free_pos; /* not found: first tombstone or empty cell of the window */
+    int has_free;
+    int free_empty; /* free_pos is an empty cell (not a tombstone) */
+    uint64_t dist;  /* found: distance from the home cell */
+} bdbi_mprobe;
+
+void bdbi_mtable_find(const bdbi_mlayout *L, const bdbi_mtable *t, const void *key, uint64_t hash,
+                      bdbi_mprobe *p);
+
+/* The writer's reads of a found cell: its state and its value. */
+static inline uint64_t bdbi_mtable_state(const bdbi_mtable *t, uint64_t pos)
+{
+    return bdbi_ld(bdbi_mtable_cell(t, pos));
+}
+
+/* Sets cell `pos` to key (written when `is_new`) with an inline slot list
+ * of n (0 or 1) elements. */
+void bdbi_mtable_set_inline(const bdbi_mlayout *L, bdbi_mtable *t, uint64_t pos, const void *key,
+                            int is_new, const void *elem, size_t n);
+
+/* Sets cell `pos` to key (written when `is_new`) referring to data cell
+ * idx of class cls. */
+void bdbi_mtable_set_data(const bdbi_mlayout *L, bdbi_mtable *t, uint64_t pos, const void *key,
+                          int is_new, unsigned cls, uint64_t idx);
+
+/* Marks the cell deleted. */
+void bdbi_mtable_delete(bdbi_mtable *t, uint64_t pos);
+
+/* Copies every live cell of `from` into the empty table `to`. Returns 0,
+ * or BDB_EAGAIN if a key finds no free cell in its window (the caller
+ * tries a bigger table). */
+int bdbi_mtable_rebuild(const bdbi_mlayout *L, const bdbi_mtable *from, bdbi_mtable *to);
+
+/* Live cells, tombstones, and the sum and maximum of the live cells'
+ * distances from their home cells. */
+typedef struct bdbi_mtable_scan {
+    uint64_t live, tombs, dist_sum, dist_max;
+} bdbi_mtable_scan;
+
+void bdbi_mtable_scan_stats(const bdbi_mlayout *L, const bdbi_mtable *t, bdbi_mtable_scan *out);
+
+#endif
