@@ -97,7 +97,8 @@ Test(map, insert2)
     }
 }
 
-/* insert2 of Agave v2: ([0], ref count 0) needs a data cell of class 0. */
+/* insert2 of Agave v2: ([0], ref count 0) needs a data cell of class 0
+ * (here in a shard whose table exists already). */
 Test(map, insert2_ref_count)
 {
     bdb_map_options o;
@@ -106,8 +107,10 @@ Test(map, insert2_ref_count)
     o.ref_counts = 1;
     bdb_map *m = mopen(&o);
     uint64_t seed = 7, v0 = 0;
-    uint8_t key[32];
+    uint8_t key[32], first[32];
     mt_fill(&seed, key, 32);
+    mt_key_in_shard(&seed, first, mt_shard32(key, 2), 2);
+    minsert(m, first, &v0, 1, 1);
     bdb_map_need need;
     cr_assert_eq(bdb_map_try_insert(m, key, &v0, 1, 0, &need), BDB_EAGAIN);
     cr_assert_eq(need.storage, BDB_MAP_GROW_DATA);
@@ -117,6 +120,7 @@ Test(map, insert2_ref_count)
     cr_assert_eq(bdb_map_grow(m, &need), 0, "%s", bdb_errmsg());
     cr_assert_eq(bdb_map_try_insert(m, key, &v0, 1, 0, &need), 0, "%s", bdb_errmsg());
     expect_val(m, key, &v0, 1, 0, 8);
+    expect_val(m, first, &v0, 1, 1, 8);
     cr_assert_eq(sstats(m, need.shard).data_cells, 1);
     mclose(m);
 }
@@ -506,7 +510,9 @@ Test(map, try_insert_window_full)
     uint64_t seed = 12;
     uint8_t v[16] = {1, 2, 3};
     bdb_map_need need = {0};
-    int ins = 0, rc = 0;
+    int ins = 1, rc = 0;
+    mt_fill(&seed, keys[0], 32);
+    minsert(m, keys[0], v, 1, 1); /* the table exists */
     for (; ins < NK; ins++) {
         mt_fill(&seed, keys[ins], 32);
         rc = bdb_map_try_insert(m, keys[ins], v, 1, 1, &need);
@@ -514,6 +520,7 @@ Test(map, try_insert_window_full)
     }
     cr_assert_eq(rc, BDB_EAGAIN, "%d try_inserts with max_search 1 never filled a window", NK);
     bdb_map_shard_stats before = sstats(m, 0);
+    cr_assert_gt(before.capacity, 0);
     cr_assert_eq(need.storage, BDB_MAP_GROW_TABLE, "need.storage %d", need.storage);
     cr_assert_eq(need.shard, 0);
     cr_assert_eq(need.capacity, before.capacity);
@@ -547,6 +554,42 @@ Test(map, try_insert_window_full)
     mclose(m);
 }
 
+/* Agave's writer loop (accounts-db's flush): try_insert, on BDB_EAGAIN
+ * grow(need) and retry. Each grow must make progress, with a fixed hash
+ * seed as with random ones, so a few grows per key always suffice. */
+Test(map, try_insert_grow_loop_makes_progress)
+{
+    for (int fixed = 0; fixed < 2; fixed++) {
+        bdb_map_options o;
+        mopts(&o, 2);
+        o.max_search = 2;
+        if (!fixed) o.seed = 0;
+        bdb_map *m = mopen(&o);
+        mt_model md;
+        cr_assert_eq(mt_model_init(&md, 2000, 32, 16, 2, 0, 13), 0);
+        uint64_t seed = 14;
+        for (size_t i = 0; i < md.nkeys; i++) {
+            uint8_t v[3 * 16];
+            mt_fill(&seed, v, sizeof v);
+            size_t n = i % 4;
+            bdb_map_need need;
+            int rc, grows = 0;
+            while ((rc = bdb_map_try_insert(m, mt_key(&md, i), v, n, 1, &need)) == BDB_EAGAIN &&
+                   grows++ < 64)
+                cr_assert_eq(bdb_map_grow(m, &need), 0, "%s", bdb_errmsg());
+            cr_assert_eq(rc, 0,
+                         "seed %s: key %zu still refused after %d grows (need: storage %d, "
+                         "capacity %llu)",
+                         fixed ? "fixed" : "random", i, grows - 1, need.storage,
+                         (unsigned long long)need.capacity);
+            mt_model_set(&md, i, v, n, 1);
+        }
+        expect_model(m, &md);
+        mt_model_free(&md);
+        mclose(m);
+    }
+}
+
 /* Data files: a missing one is asked for with capacity 0; once another
  * insert has created it, that need is stale (no-op); a full one is asked
  * for with its capacity and doubles in place. */
@@ -556,15 +599,18 @@ Test(map, grow_data)
     mopts(&o, 1);
     o.elem_size = 8;
     bdb_map *m = mopen(&o);
-    uint64_t seed = 31, v[2] = {5, 6};
-    uint8_t key[32];
-    mt_fill(&seed, key, 32);
+    mt_model md;
+    cr_assert_eq(mt_model_init(&md, 5003, 32, 8, 1, 0, 99), 0);
+    uint64_t v[2] = {5, 6};
+    const uint8_t *key = mt_key(&md, 5000), *other = mt_key(&md, 5001);
+    minsert(m, mt_key(&md, 5002), v, 1, 1); /* an inline entry: the table exists */
+    mt_model_set(&md, 5002, v, 1, 1);
     bdb_map_need stale;
     cr_assert_eq(bdb_map_try_insert(m, key, v, 2, 1, &stale), BDB_EAGAIN);
+    cr_assert_eq(stale.storage, BDB_MAP_GROW_DATA);
     cr_assert_eq(stale.capacity, 0);
-    uint8_t other[32];
-    mt_fill(&seed, other, 32);
     minsert(m, other, v, 2, 1);
+    mt_model_set(&md, 5001, v, 2, 1);
     bdb_map_shard_stats s1 = sstats(m, 0);
     cr_assert_gt(s1.data_capacity, 0);
     cr_assert_eq(s1.data_cells, 1);
@@ -575,12 +621,10 @@ Test(map, grow_data)
     cr_assert_eq(s2.data_bytes, s1.data_bytes);
 
     /* fill class 1 with try_insert until it is full */
-    mt_model md;
-    cr_assert_eq(mt_model_init(&md, 5000, 32, 8, 1, 0, 99), 0);
     bdb_map_need need = {0};
     size_t i = 0;
     int rc = 0;
-    for (; i < md.nkeys; i++) {
+    for (; i < 5000; i++) {
         uint64_t w[2] = {i, ~i};
         rc = bdb_map_try_insert(m, mt_key(&md, i), w, 2, 1, &need);
         for (int t = 0; t < 20 && rc == BDB_EAGAIN && need.storage == BDB_MAP_GROW_TABLE; t++) {
@@ -606,6 +650,7 @@ Test(map, grow_data)
     cr_assert_eq(bdb_map_try_insert(m, mt_key(&md, i), v, 2, 1, NULL), 0);
     expect_val(m, mt_key(&md, i), v, 2, 1, 8);
     expect_val(m, other, v, 2, 1, 8);
+    expect_absent(m, key);
     mt_model_free(&md);
     mclose(m);
 }

@@ -44,6 +44,7 @@ Test(map_restart, without_restart_file_files_are_deleted)
     put_file("bdbmap-00003-d02-00000000000000a0", "an earlier map's data file");
     bdb_map_options o;
     mopts(&o, 4);
+    o.ref_counts = 1;
     bdb_map *m = mopen(&o);
     cr_assert_eq(mt_map_files(g_dir, NULL, 0), 0, "an earlier map's files are deleted at open");
     cr_assert_eq(bdb_map_count(m, BDB_MAP_ALL_SHARDS), 0);
@@ -72,6 +73,7 @@ Test(map_restart, temporary_drive)
     bdb_map_options o;
     bdb_map_options_init(&o);
     o.max_buckets = 4;
+    o.ref_counts = 1;
     o.fsync = 0;
     bdb_map *m = mopen(&o);
     mt_model md;
