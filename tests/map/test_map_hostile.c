@@ -342,7 +342,7 @@ Test(map_hostile, cells_forged)
 {
     for (int i = 0; i < 6; i++) {
         fresh();
-        mt_file t = file_of(2, -1);
+        mt_file t = file_of(2, -1), dfile;
         uint64_t st;
         const char *target = t.path;
         if (i == 0) { /* a data reference past the data file's cells */
@@ -359,7 +359,7 @@ Test(map_hostile, cells_forged)
             int64_t off = find_cell(&t, 2, &st);
             put64(t.path, off, (st & ~3ull) | 1);
         } else { /* data cells: a count beyond the class, or a free cell referenced */
-            mt_file dfile = file_of(2, 1);
+            dfile = file_of(2, 1);
             target = dfile.path;
             int64_t off = find_data_cell(dfile.path);
             uint64_t hdr = get64(dfile.path, off);

@@ -207,6 +207,26 @@ Test(map_stats, ages_release_untouched_shards)
     mclose(m);
 }
 
+/* age_interval_ms: a thread of the map advances the ages; close waits for
+ * it. */
+Test(map_stats, age_thread)
+{
+    bdb_map_options o;
+    mopts(&o, 2);
+    o.ages_to_stay_in_memory = 2;
+    o.age_interval_ms = 5;
+    bdb_map *m = mopen(&o);
+    uint64_t seed = 6;
+    uint8_t k1[32], v[16] = {1};
+    mt_key_in_shard(&seed, k1, 1, 2);
+    minsert(m, k1, v, 1, 1);
+    for (int i = 0; i < 400 && (mstats(m).age < 4 || !sstats(m, 1).released); i++) usleep(5000);
+    cr_assert_geq(mstats(m).age, 4, "the age thread advanced %u ages in 2 s", mstats(m).age);
+    cr_assert(sstats(m, 1).released, "shard 1 untouched for %u ages", mstats(m).age);
+    expect_val(m, k1, v, 1, 1, 16);
+    mclose(m);
+}
+
 /* memory_budget of about 2.5 shards: as shards 0, 1, 2, 3 are touched one
  * age apart, the least recently used are released first. */
 Test(map_stats, memory_budget_releases_lru_first)
@@ -342,7 +362,7 @@ Test(map_stats, readers_race_writer)
     for (uint64_t ver = 2; ver <= RVERSIONS; ver++) {
         race_write(&r, ver);
         for (int f = 0; f < 8; f++) { /* fillers: the tables grow under the readers */
-            uint8_t key[32], w[16] = {0};
+            uint8_t key[32], w[2 * 16] = {0};
             mt_fill(&seed, key, 32);
             minsert(r.m, key, w, 1 + (size_t)f % 2, 1);
         }
