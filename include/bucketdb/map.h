@@ -47,8 +47,8 @@ typedef struct bdb_map_options {
     const char *const *drives;
     uint32_t n_drives;
     /* Probe window: a key lives within max_search cells of its home cell;
-     * an insert that finds no free cell in its window grows the table
-     * (default 32, range 1..4096). */
+     * an insert that would put a key beyond its window grows the table
+     * (default 32, range 1..255, as Agave's MaxSearch = u8). */
     uint32_t max_search;
     /* Path of the restart file, which names each shard's files so that a
      * reopened map reuses them (see bdb_map_open). NULL = no reuse: the
@@ -166,8 +166,9 @@ typedef struct bdb_map_need {
 BDB_API int bdb_map_insert(bdb_map *map, const void *key, const void *slots, size_t n,
                            uint64_t ref_count);
 
-/* As bdb_map_insert, but never grows anything: if the key's window has no
- * free cell or the slot list's data file is full or missing, returns
+/* As bdb_map_insert, but never grows anything: if the table is full (7/8
+ * of its cells, or a key would land beyond its window) or the slot list's
+ * data file is full or missing, returns
  * BDB_EAGAIN with *need (if not NULL) saying which storage must grow, and
  * changes nothing. */
 BDB_API int bdb_map_try_insert(bdb_map *map, const void *key, const void *slots, size_t n,
@@ -257,7 +258,6 @@ BDB_API uint32_t bdb_map_advance_age(bdb_map *map);
 typedef struct bdb_map_shard_stats {
     uint64_t count;          /* entries */
     uint64_t capacity;       /* table cells */
-    uint64_t tombstones;     /* deleted cells not yet reclaimed by a growth */
     uint64_t table_bytes;    /* table file size */
     uint64_t data_bytes;     /* data files' sizes */
     uint64_t data_cells;     /* data cells holding slot lists */

@@ -18,8 +18,8 @@ typedef struct bdbi_rwmap {
 } bdbi_rwmap;
 
 /* Creates the file `path` (it must not exist: BDB_EEXIST) with `len` > 0
- * bytes, all allocated and zero, and maps it. On failure nothing is left
- * under `path`. */
+ * bytes, all allocated and zero, and maps it with every page faulted in
+ * writable. On failure nothing is left under `path`. */
 int bdbi_rwmap_create(bdb_env *env, const char *path, size_t len, bdbi_rwmap *out);
 
 /* Maps the existing regular file `path` read-write (len = its size; an
@@ -27,7 +27,8 @@ int bdbi_rwmap_create(bdb_env *env, const char *path, size_t len, bdbi_rwmap *ou
 int bdbi_rwmap_open(bdb_env *env, const char *path, bdbi_rwmap *out);
 
 /* Extends the file `path` to `len` bytes (allocated, zero) and maps all of
- * it into *out. Mappings of its old size stay valid. */
+ * it into *out, the new part faulted in writable. Mappings of its old size
+ * stay valid. */
 int bdbi_rwmap_extend(bdb_env *env, const char *path, size_t len, bdbi_rwmap *out);
 
 /* Writes [off, off+len) of the mapping back to the file and waits

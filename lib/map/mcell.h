@@ -1,6 +1,14 @@
 /* Cells of the bucket map's tables and data files (docs/map-files.md) and
  * the word-at-a-time accessors shared by readers and the writer.
  *
+ * Tables are Robin Hood hash tables with backward-shift deletion: keys sit
+ * in the order of their home cells, each cell's state word keeps its
+ * distance from home, and a lookup stops at an empty cell or at a cell
+ * whose key is nearer its home than the probe is to its own. An insert or
+ * delete that moves cells makes the table's epoch odd while it moves them,
+ * and a lookup that found nothing rechecks the epoch: a key that moved
+ * past the reader is found on the retry.
+ *
  * Readers copy cells while the shard's writer may change them, so every
  * access to cell memory is an 8-byte atomic (relaxed unless stated): the
  * state word says whether a copy was consistent. The protocol, for a cell
@@ -24,27 +32,43 @@
 
 #include "bucketdb/map.h"
 
-enum { BDBI_MS_EMPTY = 0, BDBI_MS_TOMB = 1, BDBI_MS_INLINE = 2, BDBI_MS_DATA = 3 };
+/* The state word of a table cell (docs/map-files.md). */
+enum { BDBI_MS_EMPTY = 0, BDBI_MS_INLINE = 2, BDBI_MS_DATA = 3 };
 
 #define BDBI_MS_TAG(s)    ((unsigned)((s)&3u))
 #define BDBI_MS_BUSY      ((uint64_t)1 << 2)
 #define BDBI_MS_ONE       ((uint64_t)1 << 3)
-#define BDBI_MS_CLS(s)    ((unsigned)(((s) >> 4) & 63u))
-#define BDBI_MS_IDX(s)    ((uint64_t)(((s) >> 10) & 0xffffffffu))
-#define BDBI_MS_SEQ_SHIFT 42
-#define BDBI_MS_PAYLOAD   (((uint64_t)1 << BDBI_MS_SEQ_SHIFT) - 1)
-#define BDBI_MS_MAX_IDX   0xffffffffu
+#define BDBI_MS_CLS(s)    ((unsigned)(((s) >> 4) & 31u))
+#define BDBI_MS_IDX(s)    ((uint64_t)(((s) >> 9) & BDBI_MS_MAX_IDX))
+#define BDBI_MS_DIST(s)   ((unsigned)(((s) >> 39) & 255u))
+#define BDBI_MS_SEQ_SHIFT 47
+#define BDBI_MS_MAX_IDX   ((uint64_t)0x3fffffff) /* 30 bits */
+#define BDBI_MS_MAX_DIST  255u
+#define BDBI_MS_DIST_MASK ((uint64_t)255 << 39)
 
-/* The state replacing `old` with `payload` (tag and fields): the sequence
- * is bumped, so every change is visible to a reader's recheck. */
+/* The state replacing `old` with `payload` (tag, fields, distance): the
+ * sequence is bumped, so every change is visible to a reader's recheck. */
 static inline uint64_t bdbi_ms_next(uint64_t old, uint64_t payload)
 {
     return payload | ((old >> BDBI_MS_SEQ_SHIFT) + 1) << BDBI_MS_SEQ_SHIFT;
 }
 
-static inline uint64_t bdbi_ms_data(unsigned cls, uint64_t idx)
+static inline uint64_t bdbi_ms_inline(size_t n, unsigned dist)
 {
-    return BDBI_MS_DATA | (uint64_t)cls << 4 | idx << 10;
+    return BDBI_MS_INLINE | (n ? BDBI_MS_ONE : 0) | (uint64_t)dist << 39;
+}
+
+static inline uint64_t bdbi_ms_data(unsigned cls, uint64_t idx, unsigned dist)
+{
+    return BDBI_MS_DATA | (uint64_t)cls << 4 | idx << 9 | (uint64_t)dist << 39;
+}
+
+/* The payload of `s` (everything but busy and the sequence) at distance
+ * `dist` from its home cell. */
+static inline uint64_t bdbi_ms_moved(uint64_t s, unsigned dist)
+{
+    uint64_t keep = (((uint64_t)1 << BDBI_MS_SEQ_SHIFT) - 1) & ~BDBI_MS_BUSY & ~BDBI_MS_DIST_MASK;
+    return (s & keep) | (uint64_t)dist << 39;
 }
 
 /* Table and data cell geometry of one map. */

@@ -40,33 +40,26 @@ const char *bdbi_mtable_check(bdb_env *env, const bdbi_mlayout *L, const bdbi_mt
         seen[c] = bdbi_calloc(env, BDB_MEM_MAP, 1, seen_bytes[c]);
         if (!seen[c]) why = "out of memory while checking";
     }
-    /* start just after an empty cell, so that `run` (non-empty cells up to
-     * here) is exact; with none, every cell is reachable */
-    uint64_t mask = t->cap - 1, start = 0, run_cap = UINT64_MAX;
-    for (uint64_t i = 0; i < t->cap; i++)
-        if (BDBI_MS_TAG(bdbi_ld(bdbi_mtable_cell(t, i))) == BDBI_MS_EMPTY) {
-            start = (i + 1) & mask;
-            run_cap = 0;
-            break;
-        }
-    uint64_t live = 0, tombs = 0, run = 0, refs[BDBI_MAP_CLASSES] = {0};
-    for (uint64_t k = 0; k < t->cap && !why; k++) {
-        uint64_t pos = (start + k) & mask;
+    /* the Robin Hood order: along a run of keys, each is at most one
+     * further from its home than the key before it; after an empty cell, a
+     * key is at its home. Then every key is reachable by a lookup that
+     * stops early. */
+    uint64_t mask = t->cap - 1, live = 0, refs[BDBI_MAP_CLASSES] = {0};
+    unsigned limit = L->max_search - 1 < t->cap - 1 ? L->max_search - 1 : (unsigned)(t->cap - 1);
+    if (limit > BDBI_MS_MAX_DIST) limit = BDBI_MS_MAX_DIST;
+    for (uint64_t pos = 0; pos < t->cap && !why; pos++) {
         const uint8_t *cell = bdbi_mtable_cell(t, pos);
         uint64_t s = bdbi_ld(cell);
         unsigned tag = BDBI_MS_TAG(s);
+        uint64_t prev = bdbi_ld(bdbi_mtable_cell(t, (pos - 1) & mask));
         if (s & BDBI_MS_BUSY) {
             why = "a cell was left half-written";
             break;
         }
-        if (tag == BDBI_MS_EMPTY) {
-            run = 0;
-            continue;
-        }
-        run++;
-        if (tag == BDBI_MS_TOMB) {
-            tombs++;
-            continue;
+        if (tag == BDBI_MS_EMPTY) continue;
+        if (tag != BDBI_MS_INLINE && tag != BDBI_MS_DATA) {
+            why = "a cell has an unknown state";
+            break;
         }
         if (tag == BDBI_MS_DATA) {
             why = check_ref(s, data, high, seen);
@@ -75,13 +68,15 @@ const char *bdbi_mtable_check(bdb_env *env, const bdbi_mlayout *L, const bdbi_mt
         uint8_t key[BDB_MAP_MAX_KEY];
         memcpy(key, cell + KEY_OFF, L->key_size);
         uint64_t home = bdbi_mtable_hash(L, t->seed, key) >> (64 - t->bits);
-        uint64_t d = (pos - home) & mask;
-        if (!why && (d >= L->max_search || (run_cap == 0 && d >= run)))
-            why = "a key lies outside its probe window";
+        unsigned d = BDBI_MS_DIST(s);
+        unsigned before = BDBI_MS_TAG(prev) == BDBI_MS_EMPTY ? 0 : BDBI_MS_DIST(prev) + 1;
+        if (!why && (((pos - home) & mask) != d || d > limit))
+            why = "a key lies outside its probe window or away from its recorded distance";
+        if (!why && d > before) why = "a key is out of the table's order";
         live++;
     }
     if (!why && live != ti->count) why = "live cells do not match the header's count";
-    if (!why && tombs != ti->aux) why = "tombstones do not match the header's count";
+    if (!why && ti->aux) why = "the header counts deleted cells (none are kept)";
     for (unsigned c = 0; c < BDBI_MAP_CLASSES && !why; c++)
         if (data[c] && refs[c] != used[c]) why = "a data file holds slot lists no cell refers to";
     for (unsigned c = 0; c < BDBI_MAP_CLASSES; c++)

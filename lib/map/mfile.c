@@ -77,7 +77,6 @@ const char *bdbi_mfile_hdr_get(const uint8_t *h, size_t file_len, int is_data, b
     if (o->count > o->capacity) return "more entries than cells";
     if (is_data && (o->high > o->capacity || o->aux > o->high || o->count > o->high))
         return "free space out of range";
-    if (!is_data && o->aux > o->capacity - o->count) return "more tombstones than free cells";
     return NULL;
 }
 

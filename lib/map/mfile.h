@@ -25,7 +25,7 @@ typedef struct bdbi_mfile_info {
     uint64_t capacity;
     uint64_t seed;  /* table */
     uint64_t count; /* table: occupied cells; data: cells in use */
-    uint64_t aux;   /* table: tombstones; data: free-list head (index + 1) */
+    uint64_t aux;   /* table: 0; data: free-list head (index + 1) */
     uint64_t high;  /* data: high-water mark */
     uint32_t clean;
     uint64_t content_sum;

@@ -104,10 +104,19 @@ static inline void cpu_relax(unsigned *spins)
     }
 }
 
+/* The largest distance from home a key may have: max_search - 1, and less
+ * than the table. */
+static inline unsigned max_dist(const bdbi_mlayout *L, const bdbi_mtable *t)
+{
+    uint64_t d = L->max_search - 1;
+    if (d > BDBI_MS_MAX_DIST) d = BDBI_MS_MAX_DIST;
+    if (d > t->cap - 1) d = t->cap - 1;
+    return (unsigned)d;
+}
+
 /* Copies the slot list a stable-looking state `s` refers to. Returns 1,
  * or 0 if the data cell does not hold a list (the caller rechecks the
- * state: a writer may have moved on), with *bad set when that cannot be a
- * race. */
+ * state: a writer may have moved on). */
 static int copy_value(const bdbi_mlayout *L, const uint8_t *cell, uint64_t s,
                       bdbi_mdata *const *data, void *slots, size_t cap, size_t *n, uint64_t *ref)
 {
@@ -140,35 +149,45 @@ int bdbi_mtable_read(const bdbi_mlayout *L, const bdbi_mtable *t, bdbi_mdata *co
     uint64_t kw[BDB_MAP_MAX_KEY / 8];
     key_words(L, key, kw);
     uint32_t words = L->key_pad / 8;
-    uint64_t mask = t->cap - 1;
-    uint64_t pos = hash >> (64 - t->bits);
-    unsigned spins = 0;
-    for (uint32_t i = 0; i < L->max_search; i++, pos = (pos + 1) & mask) {
-        const uint8_t *cell = bdbi_mtable_cell(t, pos);
-    again:;
-        uint64_t s1 = bdbi_ld_acq(cell);
-        unsigned tag = BDBI_MS_TAG(s1);
-        if (tag == BDBI_MS_EMPTY) return 0;
-        if (tag == BDBI_MS_TOMB) continue;
-        if (s1 & BDBI_MS_BUSY) {
+    uint64_t mask = t->cap - 1, home = hash >> (64 - t->bits);
+    unsigned limit = max_dist(L, t), spins = 0;
+    for (;;) {
+        uint64_t e1 = __atomic_load_n(&t->epoch, __ATOMIC_ACQUIRE);
+        if (e1 & 1) {
             cpu_relax(&spins);
-            goto again;
+            continue;
         }
-        if (!key_eq(cell, kw, words)) continue;
-        int ok = copy_value(L, cell, s1, data, slots, cap, n, ref);
+        uint64_t pos = home;
+        for (unsigned i = 0; i <= limit; i++, pos = (pos + 1) & mask) {
+            const uint8_t *cell = bdbi_mtable_cell(t, pos);
+        again:;
+            uint64_t s1 = bdbi_ld_acq(cell);
+            if (BDBI_MS_TAG(s1) == BDBI_MS_EMPTY) break;
+            if (s1 & BDBI_MS_BUSY) {
+                cpu_relax(&spins);
+                goto again;
+            }
+            /* keys sit in the order of their homes: one nearer its home
+             * than we are to ours means ours is not here */
+            if (BDBI_MS_DIST(s1) < i) break;
+            if (!key_eq(cell, kw, words)) continue;
+            int ok = copy_value(L, cell, s1, data, slots, cap, n, ref);
+            __atomic_thread_fence(__ATOMIC_ACQUIRE);
+            if (bdbi_ld(cell) != s1) {
+                cpu_relax(&spins);
+                goto again;
+            }
+            if (!ok)
+                return bdbi_err(BDB_ECORRUPT,
+                                "bucket map: a table cell names data cell %llu of class %u, "
+                                "which holds no slot list",
+                                (unsigned long long)BDBI_MS_IDX(s1), BDBI_MS_CLS(s1));
+            return 1;
+        }
+        /* not found: valid unless cells moved meanwhile */
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (bdbi_ld(cell) != s1) {
-            cpu_relax(&spins);
-            goto again;
-        }
-        if (!ok)
-            return bdbi_err(BDB_ECORRUPT,
-                            "bucket map: a table cell names data cell %llu of class %u, which "
-                            "holds no slot list",
-                            (unsigned long long)BDBI_MS_IDX(s1), BDBI_MS_CLS(s1));
-        return 1;
+        if (__atomic_load_n(&t->epoch, __ATOMIC_RELAXED) == e1) return 0;
     }
-    return 0;
 }
 
 void bdbi_mtable_find(const bdbi_mlayout *L, const bdbi_mtable *t, const void *key, uint64_t hash,
@@ -177,110 +196,157 @@ void bdbi_mtable_find(const bdbi_mlayout *L, const bdbi_mtable *t, const void *k
     uint64_t kw[BDB_MAP_MAX_KEY / 8];
     key_words(L, key, kw);
     uint32_t words = L->key_pad / 8;
-    uint64_t mask = t->cap - 1;
-    uint64_t pos = hash >> (64 - t->bits);
+    uint64_t mask = t->cap - 1, pos = hash >> (64 - t->bits);
+    unsigned limit = max_dist(L, t);
     *p = (bdbi_mprobe){0};
-    uint32_t window = L->max_search < t->cap ? L->max_search : (uint32_t)t->cap;
-    for (uint32_t i = 0; i < window; i++, pos = (pos + 1) & mask) {
-        const uint8_t *cell = bdbi_mtable_cell(t, pos);
-        uint64_t s = bdbi_ld(cell);
-        unsigned tag = BDBI_MS_TAG(s);
-        if (tag == BDBI_MS_EMPTY || tag == BDBI_MS_TOMB) {
-            if (!p->has_free) {
-                p->has_free = 1;
-                p->free_pos = pos;
-                p->free_empty = tag == BDBI_MS_EMPTY;
-            }
-            if (tag == BDBI_MS_EMPTY) return;
-            continue;
+    for (unsigned i = 0; i <= limit; i++, pos = (pos + 1) & mask) {
+        uint64_t s = bdbi_mtable_state(t, pos);
+        p->pos = pos;
+        p->dist = i;
+        if (BDBI_MS_TAG(s) == BDBI_MS_EMPTY) {
+            p->fits = 1;
+            return;
         }
-        if (key_eq(cell, kw, words)) {
+        if (BDBI_MS_DIST(s) < i) {
+            /* ours goes here; every cell up to the next empty one moves
+             * down one, and must stay within its window */
+            p->shift = 1;
+            uint64_t c = pos;
+            for (uint64_t k = 0; k < t->cap; k++, c = (c + 1) & mask) {
+                uint64_t sc = bdbi_mtable_state(t, c);
+                if (BDBI_MS_TAG(sc) == BDBI_MS_EMPTY) {
+                    p->end = c;
+                    p->fits = 1;
+                    return;
+                }
+                if (BDBI_MS_DIST(sc) + 1 > limit) return;
+            }
+            return;
+        }
+        if (key_eq(bdbi_mtable_cell(t, pos), kw, words)) {
             p->found = 1;
-            p->pos = pos;
-            p->dist = i;
             return;
         }
     }
 }
 
+/* Copies cell src into cell dst (which readers may be reading) at
+ * distance `dist`. */
+static void move_cell(bdbi_mtable *t, uint64_t dst, uint64_t src, unsigned dist)
+{
+    uint8_t *d = bdbi_mtable_cell(t, dst);
+    const uint8_t *s = bdbi_mtable_cell(t, src);
+    uint64_t sd = bdbi_ld(d), ss = bdbi_ld(s);
+    if (BDBI_MS_TAG(sd) != BDBI_MS_EMPTY) bdbi_st(d, sd | BDBI_MS_BUSY);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    for (uint32_t i = 8; i < t->cell_size; i += 8) bdbi_st(d + i, bdbi_ld(s + i));
+    bdbi_st_rel(d, bdbi_ms_next(sd, bdbi_ms_moved(ss, dist)));
+}
+
+static void epoch_begin(bdbi_mtable *t)
+{
+    __atomic_store_n(&t->epoch, t->epoch + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void epoch_end(bdbi_mtable *t)
+{
+    __atomic_store_n(&t->epoch, t->epoch + 1, __ATOMIC_RELEASE);
+}
+
+void bdbi_mtable_make_room(bdbi_mtable *t, const bdbi_mprobe *p)
+{
+    if (!p->shift) return;
+    uint64_t mask = t->cap - 1;
+    epoch_begin(t);
+    /* from the far end back, so that a moving key is always in its old
+     * cell or its new one, never in neither */
+    for (uint64_t c = p->end; c != p->pos; c = (c - 1) & mask) {
+        uint64_t prev = (c - 1) & mask;
+        move_cell(t, c, prev, BDBI_MS_DIST(bdbi_mtable_state(t, prev)) + 1);
+    }
+    epoch_end(t);
+}
+
 void bdbi_mtable_set_inline(const bdbi_mlayout *L, bdbi_mtable *t, uint64_t pos, const void *key,
-                            int is_new, const void *elem, size_t n)
+                            int is_new, unsigned dist, const void *elem, size_t n)
 {
     uint8_t *cell = bdbi_mtable_cell(t, pos);
     uint64_t old = bdbi_ld(cell);
     uint8_t *val = cell + KEY_OFF + L->key_pad;
-    if (!is_new && BDBI_MS_TAG(old) == BDBI_MS_INLINE) {
-        /* readers may be copying this very value: busy first */
+    /* readers may be copying this cell's value (or, after make_room, the
+     * copy of the key that moved on): busy first */
+    if (BDBI_MS_TAG(old) != BDBI_MS_EMPTY && (is_new || BDBI_MS_TAG(old) == BDBI_MS_INLINE))
         bdbi_st(cell, old | BDBI_MS_BUSY);
-    }
     __atomic_thread_fence(__ATOMIC_RELEASE);
     if (is_new) bdbi_cell_copy_in(cell + KEY_OFF, key, L->key_size);
     if (n)
         bdbi_cell_copy_in(val, elem, L->elem_size);
     else
         for (uint32_t i = 0; i < L->elem_pad; i += 8) bdbi_st(val + i, 0);
-    bdbi_st_rel(cell, bdbi_ms_next(old, BDBI_MS_INLINE | (n ? BDBI_MS_ONE : 0)));
+    bdbi_st_rel(cell, bdbi_ms_next(old, bdbi_ms_inline(n, dist)));
 }
 
 void bdbi_mtable_set_data(const bdbi_mlayout *L, bdbi_mtable *t, uint64_t pos, const void *key,
-                          int is_new, unsigned cls, uint64_t idx)
+                          int is_new, unsigned dist, unsigned cls, uint64_t idx)
 {
     uint8_t *cell = bdbi_mtable_cell(t, pos);
     uint64_t old = bdbi_ld(cell);
     if (is_new) {
+        if (BDBI_MS_TAG(old) != BDBI_MS_EMPTY) bdbi_st(cell, old | BDBI_MS_BUSY);
         __atomic_thread_fence(__ATOMIC_RELEASE);
         bdbi_cell_copy_in(cell + KEY_OFF, key, L->key_size);
     }
     /* the slot list is complete in its data cell: swapping the reference
      * is the one store readers need to see */
-    bdbi_st_rel(cell, bdbi_ms_next(old, bdbi_ms_data(cls, idx)));
+    bdbi_st_rel(cell, bdbi_ms_next(old, bdbi_ms_data(cls, idx, dist)));
 }
 
 void bdbi_mtable_delete(bdbi_mtable *t, uint64_t pos)
 {
-    uint8_t *cell = bdbi_mtable_cell(t, pos);
-    bdbi_st_rel(cell, bdbi_ms_next(bdbi_ld(cell), BDBI_MS_TOMB));
+    uint64_t mask = t->cap - 1, c = pos;
+    epoch_begin(t);
+    for (;;) {
+        uint64_t n = (c + 1) & mask, sn = bdbi_mtable_state(t, n);
+        if (n == pos || BDBI_MS_TAG(sn) == BDBI_MS_EMPTY || BDBI_MS_DIST(sn) == 0) {
+            uint8_t *cell = bdbi_mtable_cell(t, c);
+            bdbi_st_rel(cell, bdbi_ms_next(bdbi_ld(cell), BDBI_MS_EMPTY));
+            break;
+        }
+        move_cell(t, c, n, BDBI_MS_DIST(sn) - 1);
+        c = n;
+    }
+    epoch_end(t);
 }
 
 int bdbi_mtable_rebuild(const bdbi_mlayout *L, const bdbi_mtable *from, bdbi_mtable *to)
 {
-    uint64_t mask = to->cap - 1;
-    uint32_t window = L->max_search < to->cap ? L->max_search : (uint32_t)to->cap;
     for (uint64_t i = 0; i < from->cap; i++) {
         const uint8_t *src = bdbi_mtable_cell(from, i);
         uint64_t s = bdbi_ld(src);
-        unsigned tag = BDBI_MS_TAG(s);
-        if (tag != BDBI_MS_INLINE && tag != BDBI_MS_DATA) continue;
+        if (BDBI_MS_TAG(s) == BDBI_MS_EMPTY) continue;
         uint8_t key[BDB_MAP_MAX_KEY];
         bdbi_cell_copy_out(key, src + KEY_OFF, L->key_size);
-        uint64_t pos = bdbi_mtable_hash(L, to->seed, key) >> (64 - to->bits);
-        uint32_t k = 0;
-        while (k < window && BDBI_MS_TAG(bdbi_ld(bdbi_mtable_cell(to, pos))) != BDBI_MS_EMPTY) {
-            pos = (pos + 1) & mask;
-            k++;
-        }
-        if (k == window) return BDB_EAGAIN;
+        bdbi_mprobe p;
+        bdbi_mtable_find(L, to, key, bdbi_mtable_hash(L, to->seed, key), &p);
+        if (!p.fits) return BDB_EAGAIN;
+        bdbi_mtable_make_room(to, &p);
         /* `to` is not published: plain copies, state last */
-        uint8_t *dst = bdbi_mtable_cell(to, pos);
+        uint8_t *dst = bdbi_mtable_cell(to, p.pos);
         memcpy(dst + 8, src + 8, to->cell_size - 8);
-        bdbi_st(dst, s & ~BDBI_MS_BUSY);
+        bdbi_st(dst, bdbi_ms_next(bdbi_ld(dst), bdbi_ms_moved(s, p.dist)));
     }
     return 0;
 }
 
 void bdbi_mtable_scan_stats(const bdbi_mlayout *L, const bdbi_mtable *t, bdbi_mtable_scan *out)
 {
+    (void)L;
     *out = (bdbi_mtable_scan){0};
-    uint64_t mask = t->cap - 1;
     for (uint64_t i = 0; i < t->cap; i++) {
-        const uint8_t *cell = bdbi_mtable_cell(t, i);
-        unsigned tag = BDBI_MS_TAG(bdbi_ld(cell));
-        if (tag == BDBI_MS_TOMB) out->tombs++;
-        if (tag != BDBI_MS_INLINE && tag != BDBI_MS_DATA) continue;
-        uint8_t key[BDB_MAP_MAX_KEY];
-        bdbi_cell_copy_out(key, cell + KEY_OFF, L->key_size);
-        uint64_t home = bdbi_mtable_hash(L, t->seed, key) >> (64 - t->bits);
-        uint64_t d = (i - home) & mask;
+        uint64_t s = bdbi_mtable_state(t, i);
+        if (BDBI_MS_TAG(s) == BDBI_MS_EMPTY) continue;
+        uint64_t d = BDBI_MS_DIST(s);
         out->live++;
         out->dist_sum += d;
         if (d > out->dist_max) out->dist_max = d;

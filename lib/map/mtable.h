@@ -1,8 +1,8 @@
-/* A bucket map table: one shard's open-addressing hash table in one mapped
+/* A bucket map table: one shard's Robin Hood hash table in one mapped
  * file (docs/map-files.md). Readers probe it without locks (mcell.h's
- * protocol); the shard's writer finds, sets and deletes cells. Keys live
- * within max_search cells of their home cell and never move while the
- * table is published; a growth builds a new table. */
+ * protocol); the shard's writer finds, inserts, sets and deletes cells.
+ * Keys live within max_search cells of their home cell; a growth builds a
+ * new table. */
 #ifndef BDB_MAP_MTABLE_H
 #define BDB_MAP_MTABLE_H
 
@@ -23,6 +23,7 @@ typedef struct bdbi_mtable {
     unsigned bits; /* cap = 2^bits */
     uint64_t seed, gen;
     uint32_t cell_size;
+    uint64_t epoch; /* odd while the writer moves cells (atomic accesses) */
     bdb_env *env;
     struct rcu_head rcu;
 } bdbi_mtable;
@@ -54,47 +55,51 @@ int bdbi_mtable_read(const bdbi_mlayout *L, const bdbi_mtable *t, bdbi_mdata *co
                      const void *key, uint64_t hash, void *slots, size_t cap, size_t *n,
                      uint64_t *ref);
 
-/* The writer's probe of a key's window. */
+/* The writer's probe for a key. */
 typedef struct bdbi_mprobe {
     int found;
-    uint64_t pos;      /* found: the key's cell */
-    uint64_t free_pos; /* not found: first tombstone or empty cell of the window */
-    int has_free;
-    int free_empty; /* free_pos is an empty cell (not a tombstone) */
-    uint64_t dist;  /* found: distance from the home cell */
+    uint64_t pos;  /* the key's cell, or where it would be inserted */
+    unsigned dist; /* its distance from its home cell there */
+    int fits;      /* not found: it can be inserted without growing */
+    int shift;     /* not found: cells pos.. must first move down one */
+    uint64_t end;  /* the empty cell that ends the move */
 } bdbi_mprobe;
 
 void bdbi_mtable_find(const bdbi_mlayout *L, const bdbi_mtable *t, const void *key, uint64_t hash,
                       bdbi_mprobe *p);
 
-/* The writer's reads of a found cell: its state and its value. */
+/* The writer's read of a cell's state. */
 static inline uint64_t bdbi_mtable_state(const bdbi_mtable *t, uint64_t pos)
 {
     return bdbi_ld(bdbi_mtable_cell(t, pos));
 }
 
-/* Sets cell `pos` to key (written when `is_new`) with an inline slot list
- * of n (0 or 1) elements. */
+/* Makes room at p->pos for a new key (p from bdbi_mtable_find: not found,
+ * fits), moving cells as needed. Then set the cell with is_new = 1. */
+void bdbi_mtable_make_room(bdbi_mtable *t, const bdbi_mprobe *p);
+
+/* Sets cell `pos` to key (written when `is_new`) at distance `dist` from
+ * its home, with an inline slot list of n (0 or 1) elements. */
 void bdbi_mtable_set_inline(const bdbi_mlayout *L, bdbi_mtable *t, uint64_t pos, const void *key,
-                            int is_new, const void *elem, size_t n);
+                            int is_new, unsigned dist, const void *elem, size_t n);
 
-/* Sets cell `pos` to key (written when `is_new`) referring to data cell
- * idx of class cls. */
+/* Sets cell `pos` to key (written when `is_new`) at distance `dist`,
+ * referring to data cell idx of class cls. */
 void bdbi_mtable_set_data(const bdbi_mlayout *L, bdbi_mtable *t, uint64_t pos, const void *key,
-                          int is_new, unsigned cls, uint64_t idx);
+                          int is_new, unsigned dist, unsigned cls, uint64_t idx);
 
-/* Marks the cell deleted. */
+/* Deletes the key in cell `pos`, moving the cells after it back. */
 void bdbi_mtable_delete(bdbi_mtable *t, uint64_t pos);
 
-/* Copies every live cell of `from` into the empty table `to`. Returns 0,
- * or BDB_EAGAIN if a key finds no free cell in its window (the caller
- * tries a bigger table). */
+/* Inserts every live cell of `from` into the empty, unpublished table
+ * `to`. Returns 0, or BDB_EAGAIN if a key would land beyond its window
+ * (the caller tries a bigger table). */
 int bdbi_mtable_rebuild(const bdbi_mlayout *L, const bdbi_mtable *from, bdbi_mtable *to);
 
-/* Live cells, tombstones, and the sum and maximum of the live cells'
- * distances from their home cells. */
+/* Live cells, and the sum and maximum of their distances from their home
+ * cells. */
 typedef struct bdbi_mtable_scan {
-    uint64_t live, tombs, dist_sum, dist_max;
+    uint64_t live, dist_sum, dist_max;
 } bdbi_mtable_scan;
 
 void bdbi_mtable_scan_stats(const bdbi_mlayout *L, const bdbi_mtable *t, bdbi_mtable_scan *out);

@@ -143,7 +143,6 @@ static void shard_stats(bdb_map *m, uint32_t s, bdb_map_shard_stats *o)
         bdbi_mtable_scan sc;
         bdbi_mtable_scan_stats(&m->L, t, &sc);
         o->capacity = t->cap;
-        o->tombstones = sc.tombs;
         o->table_bytes = t->m.len;
         o->probe_total = sc.dist_sum;
         o->probe_max = sc.dist_max;
@@ -184,7 +183,6 @@ BDB_API int bdb_map_stats_get(bdb_map *m, bdb_map_stats *out)
         shard_stats(m, s, &o);
         t->count += o.count;
         t->capacity += o.capacity;
-        t->tombstones += o.tombstones;
         t->table_bytes += o.table_bytes;
         t->data_bytes += o.data_bytes;
         t->data_cells += o.data_cells;

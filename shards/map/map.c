@@ -44,8 +44,8 @@ static int check_options(const bdb_map_options *o)
     for (uint32_t i = 0; i < o->n_drives; i++)
         if (!o->drives[i] || !o->drives[i][0] || strlen(o->drives[i]) > 3000)
             return bdbi_err(BDB_EINVAL, "drives[%" PRIu32 "] is empty or too long", i);
-    if (!o->max_search || o->max_search > 4096)
-        return bdbi_err(BDB_EINVAL, "max_search %" PRIu32 " is not in 1..4096", o->max_search);
+    if (!o->max_search || o->max_search > 255)
+        return bdbi_err(BDB_EINVAL, "max_search %" PRIu32 " is not in 1..255", o->max_search);
     if (!o->key_size || o->key_size > BDB_MAP_MAX_KEY)
         return bdbi_err(BDB_EINVAL, "key_size %" PRIu32 " is not in 1..%u", o->key_size,
                         BDB_MAP_MAX_KEY);

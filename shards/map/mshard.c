@@ -58,7 +58,7 @@ static bdbi_mfile_info table_info(bdb_map *m, uint32_t shard, const bdbi_mtable 
     in.capacity = t->cap;
     in.seed = t->seed;
     in.count = atomic_load_explicit(&sh->count, memory_order_relaxed);
-    in.aux = sh->tombs;
+    in.aux = 0;
     in.clean = (uint32_t)clean;
     if (clean) in.content_sum = bdbi_mfile_content_sum(t->m.data, t->m.len);
     return in;
@@ -151,7 +151,6 @@ void bdbi_mshard_drop(bdb_map *m, uint32_t shard, int unlink_files)
     memset(sh->alloc, 0, sizeof sh->alloc);
     atomic_store(&sh->count, 0);
     atomic_store(&sh->mapped, 0);
-    sh->tombs = 0;
     sh->dirty = 0;
 }
 
@@ -251,10 +250,7 @@ int bdbi_mshard_load(bdb_map *m, uint32_t shard, const bdbi_mrestart_rec *recs, 
                                                       files[i].info.count, recs[i].gen};
                 }
         }
-        if (t) {
-            atomic_store(&sh->count, files[t_at].info.count);
-            sh->tombs = files[t_at].info.aux;
-        }
+        if (t) atomic_store(&sh->count, files[t_at].info.count);
         atomic_store(&sh->mapped, mapped);
     } else {
         bdbi_mtable_free(t);

@@ -23,7 +23,6 @@ typedef struct bdbi_mshard {
     _Atomic uint64_t count;  /* live entries (read lock-free) */
     _Atomic uint64_t mapped; /* bytes of its mappings */
     bdbi_mdata_alloc alloc[BDBI_MAP_CLASSES];
-    uint64_t tombs;
     uint64_t anticipated;
     uint64_t table_grows, data_grows;
     int dirty; /* changed since its files were last marked clean */

@@ -16,10 +16,10 @@
 #define MAX_TABLE_BITS 40
 #define DATA_MIN_CAP   32
 
-/* Load limit of a table, live cells and tombstones: 4/5. */
+/* Load limit of a table: 7/8 (Robin Hood keeps probes short up to there). */
 static int over_load(uint64_t used, uint64_t cap)
 {
-    return used * 5 > cap * 4;
+    return used * 8 > cap * 7;
 }
 
 static int reserve(bdb_map *m)
@@ -69,7 +69,8 @@ static int grow_table(bdb_map *m, uint32_t s, uint64_t seen_cap, int must_double
     uint64_t live = atomic_load_explicit(&sh->count, memory_order_relaxed);
     uint64_t target = live + 1 > sh->anticipated ? live + 1 : sh->anticipated;
     unsigned bits = old ? old->bits : BDBI_MTABLE_MIN_BITS;
-    /* mostly tombstones: the same size (with a new seed) reclaims them */
+    /* a window overflow in a table under 2/5 full: the same size with a
+     * new seed first */
     if (old && (must_double || live * 5 > old->cap * 2)) bits++;
     while (bits < MAX_TABLE_BITS && over_load(target, (uint64_t)1 << bits)) bits++;
     char path[4096], tmp[4200];
@@ -102,7 +103,6 @@ static int grow_table(bdb_map *m, uint32_t s, uint64_t seen_cap, int must_double
             bdbi_mtable_free_rcu(old);
         }
         add_mapped(sh, nt->m.len, old ? old->m.len : 0);
-        sh->tombs = 0;
         sh->anticipated = 0;
         sh->table_grows++;
         break;
@@ -177,8 +177,8 @@ static int put_locked(bdb_map *m, uint32_t s, const void *key, const void *slots
             if ((rc = reserve(m)) != 0) break;
             reserved = 1;
         }
-        uint64_t used = atomic_load_explicit(&sh->count, memory_order_relaxed) + sh->tombs;
-        if (!p.found && (!p.has_free || (p.free_empty && over_load(used + 1, t->cap)))) {
+        uint64_t live = atomic_load_explicit(&sh->count, memory_order_relaxed);
+        if (!p.found && (!p.fits || over_load(live + 1, t->cap))) {
             /* a second growth in one call means a same-size rebuild did not
              * free this key's window: double */
             rc = grow ? grow_table(m, s, t->cap, table_grown++ > 0)
@@ -203,26 +203,26 @@ static int put_locked(bdb_map *m, uint32_t s, const void *key, const void *slots
         return rc;
     }
     uint64_t old = p.found ? bdbi_mtable_state(t, p.pos) : 0;
-    uint64_t pos = p.found ? p.pos : p.free_pos;
+    unsigned dist = p.found ? BDBI_MS_DIST(old) : p.dist;
     if (use_data) {
         uint64_t idx;
         bdbi_mdata *d = sh->data[cls];
         (void)bdbi_mdata_take(d, &sh->alloc[cls], &idx);
         bdbi_mdata_write(L, d, idx, slots, n, ref);
-        bdbi_mtable_set_data(L, t, pos, key, !p.found, cls, idx);
+        if (!p.found) bdbi_mtable_make_room(t, &p);
+        bdbi_mtable_set_data(L, t, p.pos, key, !p.found, dist, cls, idx);
     } else {
-        bdbi_mtable_set_inline(L, t, pos, key, !p.found, slots, n);
+        if (!p.found) bdbi_mtable_make_room(t, &p);
+        bdbi_mtable_set_inline(L, t, p.pos, key, !p.found, dist, slots, n);
     }
     if (p.found && BDBI_MS_TAG(old) == BDBI_MS_DATA) {
         unsigned oc = BDBI_MS_CLS(old);
         bdbi_mdata_release(sh->data[oc], &sh->alloc[oc], BDBI_MS_IDX(old));
     }
-    if (!p.found) {
+    if (!p.found)
         atomic_store_explicit(&sh->count,
                               atomic_load_explicit(&sh->count, memory_order_relaxed) + 1,
                               memory_order_relaxed);
-        if (!p.free_empty) sh->tombs--;
-    }
     return 0;
 }
 
@@ -244,7 +244,6 @@ static int delete_locked(bdb_map *m, uint32_t s, const void *key)
     }
     atomic_store_explicit(&sh->count, atomic_load_explicit(&sh->count, memory_order_relaxed) - 1,
                           memory_order_relaxed);
-    sh->tombs++;
     unreserve(m);
     return 1;
 }
