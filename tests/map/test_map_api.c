@@ -503,7 +503,7 @@ Test(map_api, bad_options)
     mopts(&o, 2), o.elem_size = 0, open_fails(&o, "elem_size");
     mopts(&o, 2), o.elem_size = BDB_MAP_MAX_ELEM + 1, open_fails(&o, "elem_size");
     mopts(&o, 2), o.max_search = 0, open_fails(&o, "max_search");
-    mopts(&o, 2), o.max_search = 4097, open_fails(&o, "max_search");
+    mopts(&o, 2), o.max_search = 256, open_fails(&o, "max_search");
     const char *many[BDB_MAP_MAX_DRIVES + 1];
     for (unsigned i = 0; i <= BDB_MAP_MAX_DRIVES; i++) many[i] = g_dir;
     mopts(&o, 2), o.drives = many, o.n_drives = BDB_MAP_MAX_DRIVES + 1, open_fails(&o, "drives");
@@ -513,7 +513,7 @@ Test(map_api, bad_options)
     /* the limits themselves are accepted */
     mopts(&o, 1), o.key_size = BDB_MAP_MAX_KEY, o.elem_size = BDB_MAP_MAX_ELEM, o.max_search = 1;
     mclose(mopen(&o));
-    mopts(&o, BDB_MAP_MAX_SHARDS), o.key_size = 1, o.elem_size = 1, o.max_search = 4096;
+    mopts(&o, BDB_MAP_MAX_SHARDS), o.key_size = 1, o.elem_size = 1, o.max_search = 255;
     mclose(mopen(&o));
     cr_assert_eq(bdb_map_close(NULL), 0);
 }

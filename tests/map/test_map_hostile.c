@@ -337,33 +337,41 @@ Test(map_hostile, table_header_forged)
 }
 
 /* Cells forged with valid checksums: they must decode (docs/map-files.md
- * "its cells must decode"), else the shard is discarded; never a crash. */
+ * "Its cells must decode"), else the shard is discarded; never a crash.
+ * State word: tag 0-1, busy 2, inline count 3, class 4-8, data cell 9-38,
+ * distance 39-46. */
 Test(map_hostile, cells_forged)
 {
-    for (int i = 0; i < 6; i++) {
+    const uint64_t cls_mask = 31ull << 4, idx_mask = 0x3FFFFFFFull << 9, dist_mask = 255ull << 39;
+    for (int i = 0; i < 8; i++) {
         fresh();
         mt_file t = file_of(2, -1), dfile;
         uint64_t st;
         const char *target = t.path;
         if (i == 0) { /* a data reference past the data file's cells */
             int64_t off = find_cell(&t, 3, &st);
-            put64(t.path, off,
-                  (st & ~((0xFFFFFFFFull << 10) | (63ull << 4))) | 2ull << 4 | 0xFFFFFull << 10);
+            put64(t.path, off, (st & ~idx_mask) | 0xFFFFFull << 9);
         } else if (i == 1) { /* a data reference to a class without a file */
             int64_t off = find_cell(&t, 3, &st);
-            put64(t.path, off, (st & ~(63ull << 4)) | 40ull << 4);
+            put64(t.path, off, (st & ~cls_mask) | 31ull << 4);
         } else if (i == 2) { /* busy in a clean file */
             int64_t off = find_cell(&t, 2, &st);
             put64(t.path, off, st | 4);
-        } else if (i == 3) { /* an inline cell turned into a tombstone: counts differ */
+        } else if (i == 3) { /* tag 1, which is not used */
             int64_t off = find_cell(&t, 2, &st);
             put64(t.path, off, (st & ~3ull) | 1);
+        } else if (i == 4) { /* a wrong distance */
+            int64_t off = find_cell(&t, 2, &st);
+            put64(t.path, off, (st & ~dist_mask) | (((st >> 39) + 1) & 255) << 39);
+        } else if (i == 5) { /* an inline cell emptied: the header's count differs */
+            int64_t off = find_cell(&t, 2, &st);
+            put64(t.path, off, st & ~3ull);
         } else { /* data cells: a count beyond the class, or a free cell referenced */
             dfile = file_of(2, 1);
             target = dfile.path;
             int64_t off = find_data_cell(dfile.path);
             uint64_t hdr = get64(dfile.path, off);
-            put64(dfile.path, off, i == 4 ? 1 | 3ull << 1 : hdr & ~1ull);
+            put64(dfile.path, off, i == 6 ? 1 | 3ull << 1 : hdr & ~1ull);
         }
         reseal(target);
         reopen_check(&(expect){.victims = {0, 0, 1}, .damaged = target});

@@ -4,7 +4,7 @@
  * reports no discards, after close or after bdb_map_flush; and the files a
  * clean close leaves are decoded here, independently of the library, by
  * docs/map-files.md (headers, checksums with the system's XXH3, cells,
- * probe windows, data cells and free lists, the restart file). */
+ * Robin Hood order, data cells and free lists, the restart file). */
 #include "config.h"
 
 #define XXH_INLINE_ALL
@@ -224,10 +224,16 @@ static void check_header(const uint8_t *b, size_t len, const mt_file *f, uint64_
     for (size_t i = 120; i < 4096; i++) cr_assert_eq(b[i], 0, "%s: header byte %zu", f->name, i);
 }
 
+/* State word (docs/map-files.md): tag 0-1, busy 2, inline count 3, class
+ * 4-8, data cell 9-38, distance from home 39-46, sequence 47-63. */
+#define ST_CLS(w)  ((unsigned)(((w) >> 4) & 31))
+#define ST_IDX(w)  (((w) >> 9) & 0x3FFFFFFFull)
+#define ST_DIST(w) ((unsigned)(((w) >> 39) & 255))
+
 static void check_table(const mt_model *md, uint32_t s, const uint8_t *b, size_t len,
                         dfile data[64], uint32_t max_search)
 {
-    uint64_t cap = mt_le64(b + 56), seed = mt_le64(b + 64), occupied = 0, tombs = 0;
+    uint64_t cap = mt_le64(b + 56), seed = mt_le64(b + 64), occupied = 0;
     cr_assert_gt(cap, 0);
     cr_assert_eq(cap & (cap - 1), 0, "shard %u: capacity %llu", s, (unsigned long long)cap);
     unsigned lg = 0;
@@ -238,22 +244,30 @@ static void check_table(const mt_model *md, uint32_t s, const uint8_t *b, size_t
         uint64_t w = mt_le64(c);
         unsigned tag = w & 3;
         cr_assert_eq((w >> 2) & 1, 0, "shard %u cell %llu busy", s, (unsigned long long)i);
-        if (tag == 1) tombs++;
-        if (tag < 2) continue;
+        cr_assert_neq(tag, 1, "shard %u cell %llu: tag 1 is not used", s, (unsigned long long)i);
+        if (tag == 0) continue;
         occupied++;
         long k = mt_model_find(md, c + 8);
         cr_assert_geq(k, 0, "shard %u cell %llu: a key not in the model", s, (unsigned long long)i);
         const mt_val *v = &md->v[k];
         cr_assert(v->present && md->shard[k] == s && !seen[k], "shard %u: key %ld", s, k);
         seen[k] = 1;
+        /* Robin Hood: at the recorded distance from home, within the window,
+         * at most one further than the previous cell's key, at home after
+         * an empty cell */
         uint64_t home = lg ? XXH3_64bits_withSeed(c + 8, 32, seed) >> (64 - lg) : 0;
         uint64_t dist = (i - home) & (cap - 1);
-        cr_assert_leq(dist, max_search, "key %ld: %llu cells from home", k,
-                      (unsigned long long)dist);
-        for (uint64_t j = home; j != i; j = (j + 1) & (cap - 1))
-            cr_assert_neq(mt_le64(b + 4096 + j * 56) & 3, 0,
-                          "key %ld at %llu: empty cell %llu in its probe path", k,
-                          (unsigned long long)i, (unsigned long long)j);
+        cr_assert_eq(ST_DIST(w), dist, "key %ld: distance %u recorded, %llu from its home", k,
+                     ST_DIST(w), (unsigned long long)dist);
+        cr_assert_lt(dist, max_search, "key %ld: %llu cells from home", k,
+                     (unsigned long long)dist);
+        uint64_t pw = mt_le64(b + 4096 + ((i - 1) & (cap - 1)) * 56);
+        if ((pw & 3) == 0)
+            cr_assert_eq(dist, 0, "key %ld after an empty cell, %llu from home", k,
+                         (unsigned long long)dist);
+        else
+            cr_assert_leq(dist, ST_DIST(pw) + 1, "key %ld: distance %llu after one of %u", k,
+                          (unsigned long long)dist, ST_DIST(pw));
         if (tag == 2) {
             cr_assert(v->ref == 1 && v->n <= 1, "key %ld inline with %zu elements ref %llu", k,
                       v->n, (unsigned long long)v->ref);
@@ -262,9 +276,8 @@ static void check_table(const mt_model *md, uint32_t s, const uint8_t *b, size_t
             continue;
         }
         cr_assert(v->ref != 1 || v->n > 1, "key %ld (n %zu, ref 1) not inline", k, v->n);
-        unsigned cls = (w >> 4) & 63;
-        uint64_t ix = (w >> 10) & 0xFFFFFFFFull;
-        cr_assert_lt(cls, 64);
+        unsigned cls = ST_CLS(w);
+        uint64_t ix = ST_IDX(w);
         dfile *d = &data[cls];
         cr_assert_not_null(d->b, "key %ld: class %u has no data file", k, cls);
         cr_assert_lt(ix, d->cap, "key %ld: data cell %llu of %llu", k, (unsigned long long)ix,
@@ -280,8 +293,9 @@ static void check_table(const mt_model *md, uint32_t s, const uint8_t *b, size_t
         if (v->n) cr_assert_arr_eq(dc + 16, v->slots, v->n * 16, "key %ld: elements", k);
     }
     cr_assert_eq(occupied, mt_model_count(md, s), "shard %u occupied cells", s);
+    cr_assert_leq(occupied * 8, cap * 7, "shard %u: more than 7/8 full", s);
     cr_assert_eq(mt_le64(b + 72), occupied, "shard %u: header's occupied count", s);
-    cr_assert_eq(mt_le64(b + 80), tombs, "shard %u: header's tombstones", s);
+    cr_assert_eq(mt_le64(b + 80), 0);
     cr_assert_eq(mt_le64(b + 88), 0);
     (void)len;
     free(seen);

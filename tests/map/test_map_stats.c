@@ -25,14 +25,17 @@ static void check_files(bdb_map *m, uint32_t s, uint32_t ks, uint32_t es, bdb_ma
     cr_assert_gt(st.capacity, 0);
     cr_assert_eq(st.capacity & (st.capacity - 1), 0, "shard %u: capacity %llu", s,
                  (unsigned long long)st.capacity);
-    cr_assert_geq(st.capacity, st.count);
+    cr_assert_leq(st.count * 8, st.capacity * 7,
+                  "shard %u: %llu entries in %llu cells (7/8 at most)", s,
+                  (unsigned long long)st.count, (unsigned long long)st.capacity);
     cr_assert_eq(st.table_bytes, 4096 + st.capacity * (8 + pad8(ks) + pad8(es)), "shard %u", s);
     mt_file fs[MT_MAX_FILES];
     size_t n = mt_map_files(g_dir, fs, MT_MAX_FILES);
-    uint64_t tables = 0, data_bytes = 0, data_cap = 0;
+    uint64_t tables = 0, data_bytes = 0, data_cap = 0, pages = 0; /* mapped pages */
     for (size_t i = 0; i < n; i++) {
         if (fs[i].shard != s) continue;
         int64_t size = mt_file_size(fs[i].path);
+        pages += ((uint64_t)size + 4095) / 4096;
         if (fs[i].cls < 0) {
             tables++;
             cr_assert_eq((uint64_t)size, st.table_bytes, "%s", fs[i].path);
@@ -48,7 +51,8 @@ static void check_files(bdb_map *m, uint32_t s, uint32_t ks, uint32_t es, bdb_ma
     cr_assert_eq(st.data_bytes, data_bytes, "shard %u", s);
     cr_assert_eq(st.data_capacity, data_cap, "shard %u", s);
     cr_assert_leq(st.data_cells, st.data_capacity);
-    cr_assert_leq(st.resident_bytes, st.table_bytes + st.data_bytes);
+    cr_assert_leq(st.resident_bytes, pages * 4096, "shard %u: %llu resident bytes, %llu mapped", s,
+                  (unsigned long long)st.resident_bytes, (unsigned long long)(pages * 4096));
     *out = st;
 }
 
@@ -80,9 +84,8 @@ Test(map_stats, stats_against_files_and_model)
         uint64_t data = 0;
         for (size_t i = 0; i < NK; i++) data += md.shard[i] == s && md.v[i].n > 1;
         cr_assert_eq(ss.data_cells, data, "shard %u", s);
-        cr_assert_leq(ss.probe_max, o.max_search, "shard %u", s);
+        cr_assert_lt(ss.probe_max, o.max_search, "shard %u: at most max_search - 1 from home", s);
         cr_assert_leq(ss.probe_total, ss.count * ss.probe_max);
-        cr_assert_eq(ss.tombstones, 0, "no deletes yet");
         cr_assert_gt(ss.table_grows, 0, "%llu entries in shard %u", (unsigned long long)ss.count,
                      s);
         cr_assert_gt(ss.data_grows, 0);
@@ -103,13 +106,14 @@ Test(map_stats, stats_against_files_and_model)
     cr_assert_eq(st.total.probe_max, sum.probe_max);
     cr_assert_eq(st.total.table_grows, sum.table_grows);
     cr_assert_eq(st.total.data_grows, sum.data_grows);
-    cr_assert_eq(st.total.tombstones, 0);
     cr_assert_lt(st.heap_bytes, 1 << 20, "heap %llu bytes for %d entries in mapped files",
                  (unsigned long long)st.heap_bytes, NK);
 
-    /* deletes leave tombstones, until a growth reclaims them */
+    /* deletes shift the keys after them back (Robin Hood, no tombstones):
+     * the capacity stays and no distance grows */
     uint32_t s3 = 3;
     uint64_t deleted = 0, data_deleted = 0;
+    bdb_map_shard_stats ss, before = sstats(m, s3);
     for (size_t i = 0; i < NK && deleted < 100; i++)
         if (md.shard[i] == s3) {
             cr_assert_eq(bdb_map_delete(m, mt_key(&md, i)), 1);
@@ -117,13 +121,12 @@ Test(map_stats, stats_against_files_and_model)
             mt_model_del(&md, i);
             deleted++;
         }
-    bdb_map_shard_stats ss;
     check_files(m, s3, 32, 16, &ss);
-    cr_assert_eq(ss.tombstones, 100, "100 deletes: %llu tombstones",
-                 (unsigned long long)ss.tombstones);
     cr_assert_eq(ss.count, mt_model_count(&md, s3));
-    cr_assert_eq(sstats(m, 4).tombstones, 0);
-    cr_assert_eq(mstats(m).total.tombstones, 100);
+    cr_assert_eq(ss.capacity, before.capacity);
+    cr_assert_leq(ss.probe_total, before.probe_total, "distances after deletes: %llu, before %llu",
+                  (unsigned long long)ss.probe_total, (unsigned long long)before.probe_total);
+    cr_assert_leq(ss.probe_max, before.probe_max);
     cr_assert_eq(mstats(m).total.data_cells, sum.data_cells - data_deleted);
     uint64_t grows = ss.table_grows, cap = ss.capacity;
     for (int i = 0; i < 1000000 && sstats(m, s3).table_grows == grows; i++) {
@@ -132,9 +135,7 @@ Test(map_stats, stats_against_files_and_model)
         minsert(m, key, v, 1, 1);
     }
     check_files(m, s3, 32, 16, &ss);
-    cr_assert_geq(ss.capacity, cap);
-    cr_assert_eq(ss.tombstones, 0, "a growth reclaims tombstones: %llu left",
-                 (unsigned long long)ss.tombstones);
+    cr_assert_gt(ss.capacity, cap);
     for (size_t i = 0; i < NK; i++) {
         char why[256];
         cr_assert_eq(mt_check_key(m, &md, i, why, sizeof why), 0, "%s", why);
