@@ -166,7 +166,8 @@ typedef struct bdb_map_need {
 BDB_API int bdb_map_insert(bdb_map *map, const void *key, const void *slots, size_t n,
                            uint64_t ref_count);
 
-/* As bdb_map_insert, but never grows anything: if the table is full (7/8
+/* As bdb_map_insert, but never grows anything (a shard's first table,
+ * made on its first write, is not a growth): if the table is full (7/8
  * of its cells, or a key would land beyond its window) or the slot list's
  * data file is full or missing, returns
  * BDB_EAGAIN with *need (if not NULL) saying which storage must grow, and
@@ -175,7 +176,7 @@ BDB_API int bdb_map_try_insert(bdb_map *map, const void *key, const void *slots,
                                uint64_t ref_count, bdb_map_need *need);
 
 /* Grows the storage `need` names (from a BDB_EAGAIN of try_insert): the
- * table doubles (or is sized for the anticipated count) and is rebuilt in
+ * table doubles (or more, for the anticipated count) and is rebuilt in
  * a new file while readers go on with the old one, then published; a data
  * file doubles in place. A no-op returning 0 if that storage no longer has
  * need->capacity cells (it has grown meanwhile). */

@@ -143,8 +143,8 @@ static int copy_value(const bdbi_mlayout *L, const uint8_t *cell, uint64_t s,
 }
 
 int bdbi_mtable_read(const bdbi_mlayout *L, const bdbi_mtable *t, bdbi_mdata *const *data,
-                     const void *key, uint64_t hash, void *slots, size_t cap, size_t *n,
-                     uint64_t *ref)
+                     bdbi_mtable *const *cur, const void *key, uint64_t hash, void *slots,
+                     size_t cap, size_t *n, uint64_t *ref)
 {
     uint64_t kw[BDB_MAP_MAX_KEY / 8];
     key_words(L, key, kw);
@@ -177,6 +177,9 @@ int bdbi_mtable_read(const bdbi_mlayout *L, const bdbi_mtable *t, bdbi_mdata *co
                 cpu_relax(&spins);
                 goto again;
             }
+            /* after the fence: if the copy saw a store the writer made
+             * after replacing the table, this load sees the replacement */
+            if (cur && bdbi_rcu_deref(*cur) != t) return BDBI_MTABLE_STALE;
             if (!ok)
                 return bdbi_err(BDB_ECORRUPT,
                                 "bucket map: a table cell names data cell %llu of class %u, "

@@ -48,12 +48,18 @@ static inline uint8_t *bdbi_mtable_cell(const bdbi_mtable *t, uint64_t pos)
 }
 
 /* Lock-free lookup (inside an RCU read-side section): `data` is the
- * shard's array of RCU-published data files. Returns 1 (copies the first
- * min(n, cap) elements into slots, sets *n and *ref), 0 if absent,
- * BDB_ECORRUPT if a stable cell names a slot list outside its file. */
+ * shard's array of RCU-published data files, `cur` its published table
+ * pointer (NULL for the writer, whose table is always current). Returns 1
+ * (copies the first min(n, cap) elements into slots, sets *n and *ref), 0
+ * if absent, BDBI_MTABLE_STALE if `t` was replaced while the value was
+ * being copied (the caller retries with the new table: after a growth the
+ * writer reuses data cells the old table still names, and the old table's
+ * cells never change again to say so), or BDB_ECORRUPT if a stable cell
+ * names a slot list outside its file. */
+#define BDBI_MTABLE_STALE 2
 int bdbi_mtable_read(const bdbi_mlayout *L, const bdbi_mtable *t, bdbi_mdata *const *data,
-                     const void *key, uint64_t hash, void *slots, size_t cap, size_t *n,
-                     uint64_t *ref);
+                     bdbi_mtable *const *cur, const void *key, uint64_t hash, void *slots,
+                     size_t cap, size_t *n, uint64_t *ref);
 
 /* The writer's probe for a key. */
 typedef struct bdbi_mprobe {

@@ -158,14 +158,14 @@ static int read_restart(bdb_map *m, bdbi_mrestart *rs)
         bdbi_mrestart_free(m->env, rs);
         return rc ? rc : 0;
     }
-    qsort(rs->recs, rs->n, sizeof *rs->recs, rec_cmp);
+    if (rs->n) qsort(rs->recs, rs->n, sizeof *rs->recs, rec_cmp);
     return 1;
 }
 
 static int named(const bdbi_mrestart *rs, uint32_t shard, uint32_t cls, uint64_t gen)
 {
     bdbi_mrestart_rec k = {shard, cls, gen};
-    return bsearch(&k, rs->recs, rs->n, sizeof k, rec_cmp) != NULL;
+    return rs->n && bsearch(&k, rs->recs, rs->n, sizeof k, rec_cmp) != NULL;
 }
 
 /* Deletes files of a map in the drives that will not be reused. */
@@ -455,10 +455,12 @@ BDB_API int bdb_map_read(const bdb_map *cm, const void *key, void *slots, size_t
     uint64_t ref = 1;
     int rc = 0;
     bdbi_rcu_read_lock();
-    const bdbi_mtable *t = bdbi_rcu_deref(sh->table);
-    if (t)
-        rc = bdbi_mtable_read(&m->L, t, sh->data, key, bdbi_mtable_hash(&m->L, t->seed, key), slots,
-                              cap, &len, &ref);
+    do {
+        const bdbi_mtable *t = bdbi_rcu_deref(sh->table);
+        rc = t ? bdbi_mtable_read(&m->L, t, sh->data, &sh->table, key,
+                                  bdbi_mtable_hash(&m->L, t->seed, key), slots, cap, &len, &ref)
+               : 0;
+    } while (rc == BDBI_MTABLE_STALE);
     bdbi_rcu_read_unlock();
     if (rc == 1) {
         if (n) *n = len;

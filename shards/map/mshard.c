@@ -170,6 +170,7 @@ static const char *load_file(bdb_map *m, uint32_t shard, uint32_t cls, uint64_t 
     if (bdbi_mshard_path(m, shard, cls, gen, f->path, sizeof f->path)) return "path too long";
     int rc = bdbi_rwmap_open(m->env, f->path, &f->map);
     if (rc == BDB_ENOTFOUND) return "missing";
+    if (rc == BDB_EFORMAT) return "empty (size 0, shorter than its header) or not a regular file";
     if (rc) return "cannot be mapped";
     int is_data = cls != BDBI_MFILE_TABLE;
     const char *why = bdbi_mfile_hdr_get(f->map.data, f->map.len, is_data, &f->info);

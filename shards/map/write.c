@@ -59,7 +59,7 @@ static void add_mapped(bdbi_mshard *sh, uint64_t add, uint64_t sub)
 /* Builds a table for the shard's entries (and its anticipated count) in a
  * new file, then publishes it; readers keep the old one until they leave.
  * A no-op if the table no longer has `seen_cap` cells. Under sh->mu. */
-static int grow_table(bdb_map *m, uint32_t s, uint64_t seen_cap, int must_double)
+static int grow_table(bdb_map *m, uint32_t s, uint64_t seen_cap)
 {
     bdbi_mshard *sh = &m->shards[s];
     bdbi_mtable *old = sh->table;
@@ -68,10 +68,7 @@ static int grow_table(bdb_map *m, uint32_t s, uint64_t seen_cap, int must_double
     if (rc) return rc;
     uint64_t live = atomic_load_explicit(&sh->count, memory_order_relaxed);
     uint64_t target = live + 1 > sh->anticipated ? live + 1 : sh->anticipated;
-    unsigned bits = old ? old->bits : BDBI_MTABLE_MIN_BITS;
-    /* a window overflow in a table under 2/5 full: the same size with a
-     * new seed first */
-    if (old && (must_double || live * 5 > old->cap * 2)) bits++;
+    unsigned bits = old ? old->bits + 1 : BDBI_MTABLE_MIN_BITS;
     while (bits < MAX_TABLE_BITS && over_load(target, (uint64_t)1 << bits)) bits++;
     char path[4096], tmp[4200];
     for (;; bits++) {
@@ -162,13 +159,15 @@ static int put_locked(bdb_map *m, uint32_t s, const void *key, const void *slots
     if (!L->ref_counts) ref = 1;
     int use_data = n > 1 || ref != 1;
     unsigned cls = bdbi_mdata_class(n);
-    int reserved = 0, rc = 0, table_grown = 0;
+    int reserved = 0, rc = 0;
     bdbi_mprobe p;
     bdbi_mtable *t;
     for (;;) {
         t = sh->table;
         if (!t) {
-            rc = grow ? grow_table(m, s, 0, 0) : needs(need, BDB_MAP_GROW_TABLE, s, 0, 0);
+            /* a shard's first table is its creation, not a growth: try_insert
+             * makes it too, as Agave creates a bucket on its first write */
+            rc = grow_table(m, s, 0);
             if (rc) break;
             continue;
         }
@@ -179,10 +178,7 @@ static int put_locked(bdb_map *m, uint32_t s, const void *key, const void *slots
         }
         uint64_t live = atomic_load_explicit(&sh->count, memory_order_relaxed);
         if (!p.found && (!p.fits || over_load(live + 1, t->cap))) {
-            /* a second growth in one call means a same-size rebuild did not
-             * free this key's window: double */
-            rc = grow ? grow_table(m, s, t->cap, table_grown++ > 0)
-                      : needs(need, BDB_MAP_GROW_TABLE, s, 0, t->cap);
+            rc = grow ? grow_table(m, s, t->cap) : needs(need, BDB_MAP_GROW_TABLE, s, 0, t->cap);
             if (rc) break;
             continue;
         }
@@ -294,7 +290,7 @@ BDB_API int bdb_map_grow(bdb_map *m, const bdb_map_need *need)
     bdbi_mshard *sh = &m->shards[need->shard];
     pthread_mutex_lock(&sh->mu);
     int rc = need->storage == BDB_MAP_GROW_TABLE
-                 ? grow_table(m, need->shard, need->capacity, 0)
+                 ? grow_table(m, need->shard, need->capacity)
                  : grow_data(m, need->shard, need->size_class, need->capacity);
     pthread_mutex_unlock(&sh->mu);
     return rc;
@@ -324,7 +320,7 @@ static int read_locked(bdb_map *m, uint32_t s, const void *key, uint8_t **buf, s
     size_t n;
     uint64_t ref;
     size_t elems = *cap / m->L.elem_size;
-    int rc = bdbi_mtable_read(&m->L, t, sh->data, key, h, *buf, elems, &n, &ref);
+    int rc = bdbi_mtable_read(&m->L, t, sh->data, NULL, key, h, *buf, elems, &n, &ref);
     if (rc == 1 && n > elems) {
         size_t want = n * m->L.elem_size;
         uint8_t *nb = bdbi_malloc(m->env, BDB_MEM_MAP, want);
@@ -332,7 +328,7 @@ static int read_locked(bdb_map *m, uint32_t s, const void *key, uint8_t **buf, s
         if (*cap) bdbi_free(m->env, BDB_MEM_MAP, *buf, *cap);
         *buf = nb;
         *cap = want;
-        rc = bdbi_mtable_read(&m->L, t, sh->data, key, h, *buf, n, &n, &ref);
+        rc = bdbi_mtable_read(&m->L, t, sh->data, NULL, key, h, *buf, n, &n, &ref);
     }
     if (rc == 1) *v = (bdb_map_value){*buf, n, ref};
     return rc;
@@ -437,9 +433,9 @@ BDB_API int bdb_map_batch_insert_non_duplicates(bdb_map *m, const void *keys, co
             int found = 0;
             if (sh->table) {
                 const bdbi_mtable *t = sh->table;
-                found =
-                    bdbi_mtable_read(&m->L, t, sh->data, key, bdbi_mtable_hash(&m->L, t->seed, key),
-                                     first, 1, &len, &(uint64_t){0});
+                found = bdbi_mtable_read(&m->L, t, sh->data, NULL, key,
+                                         bdbi_mtable_hash(&m->L, t->seed, key), first, 1, &len,
+                                         &(uint64_t){0});
             }
             if (found < 0) {
                 rc = found;
