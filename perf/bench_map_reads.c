@@ -55,7 +55,8 @@ void bench_read(const stores *st)
     size_t g = (size_t)env_u64("BENCH_READS", 200000);
     uint32_t *ns = malloc(g * sizeof *ns);
     int r = rounds > 16 ? 16 : rounds;
-    double p50[STORES][2][16], p99[STORES][2][16], ratio[STORES][2][2][16];
+    double p50[STORES][2][16], p99[STORES][2][16], p999[STORES][2][16], mean[STORES][2][16];
+    double ratio[STORES][2][2][16];
     long wrong[STORES][2] = {{0}};
     for (int i = 0; i < r; i++) {
         bm_keyset ks[2];
@@ -65,6 +66,10 @@ void bench_read(const stores *st)
             for (int a = 0; a < 2; a++) {
                 if (!st->fn[s]) continue;
                 wrong[s][a] += timed_gets(store_names[s], st->fn[s], st->ctx[s], &ks[a], ns);
+                double sum = 0;
+                for (size_t j = 0; j < g; j++) sum += ns[j];
+                mean[s][a][i] = sum / (double)g / 1e3;
+                p999[s][a][i] = pct(ns, g, 0.999);
                 p50[s][a][i] = pct(ns, g, 0.50);
                 p99[s][a][i] = pct(ns, g, 0.99);
             }
@@ -84,12 +89,13 @@ void bench_read(const stores *st)
     printf("\n## read latency (one thread, %zu random keys per round, each read timed, median of "
            "%d rounds; load average %.2f)\n\n",
            g, r, loadavg());
-    printf("| store | keys | p50 | p99 | wrong answers |\n|---|---|---|---|---|\n");
+    printf("| store | keys | p50 | p99 | p99.9 | mean | wrong answers |\n"
+           "|---|---|---|---|---|---|---|\n");
     for (int s = 0; s < STORES; s++)
         for (int a = 0; a < 2 && st->fn[s]; a++)
-            printf("| %s | %s | %.3f µs | %.3f µs | %ld |\n", store_names[s],
+            printf("| %s | %s | %.3f µs | %.3f µs | %.3f µs | %.3f µs | %ld |\n", store_names[s],
                    a ? "absent" : "existing", median(p50[s][a], r), median(p99[s][a], r),
-                   wrong[s][a]);
+                   median(p999[s][a], r), median(mean[s][a], r), wrong[s][a]);
     for (int s = 1; s < STORES; s++)
         for (int a = 0; a < 2 && st->fn[s]; a++)
             printf("%sbucket map / %s, %s keys: p50 %.2fx, p99 %.2fx\n", a ? "" : "\n",
