@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "bucketdb/map.h"
+#include "core/rcu.h"
 
 /* The state word of a table cell (docs/map-files.md). */
 enum { BDBI_MS_EMPTY = 0, BDBI_MS_INLINE = 2, BDBI_MS_DATA = 3 };
@@ -93,6 +94,19 @@ static inline unsigned bdbi_mdata_class(size_t n)
 {
     return n <= 1 ? 0 : 64 - (unsigned)__builtin_clzll((unsigned long long)(n - 1));
 }
+
+/* Fences of the cell protocol. GCC refuses atomic_thread_fence under
+ * -fsanitize=thread (TSan does not model fences): there a compiler barrier
+ * stands in, which on x86 is all an acquire or release fence is anyway
+ * (the CPU keeps loads and stores in order), and every access to cell
+ * memory being atomic, TSan has no race to report on cells either way. */
+#ifdef BDBI_TSAN
+#define bdbi_fence_acquire() __atomic_signal_fence(__ATOMIC_ACQUIRE)
+#define bdbi_fence_release() __atomic_signal_fence(__ATOMIC_RELEASE)
+#else
+#define bdbi_fence_acquire() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define bdbi_fence_release() __atomic_thread_fence(__ATOMIC_RELEASE)
+#endif
 
 static inline uint64_t bdbi_ld(const uint8_t *p)
 {

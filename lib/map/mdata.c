@@ -95,7 +95,7 @@ void bdbi_mdata_write(const bdbi_mlayout *L, const bdbi_mdata *d, uint64_t idx, 
     uint8_t *c = bdbi_mdata_cell(d, idx);
     /* a reader may still be copying the list this cell held before: its
      * recheck of the table cell, whose state has changed, sees that */
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    bdbi_fence_release();
     bdbi_st(c, 1 | (uint64_t)n << 1);
     bdbi_st(c + 8, L->ref_counts ? ref_count : 1);
     if (n) bdbi_cell_copy_in(c + 16, slots, n * L->elem_size);
@@ -104,7 +104,7 @@ void bdbi_mdata_write(const bdbi_mlayout *L, const bdbi_mdata *d, uint64_t idx, 
 void bdbi_mdata_release(bdbi_mdata *d, bdbi_mdata_alloc *a, uint64_t idx)
 {
     uint8_t *c = bdbi_mdata_cell(d, idx);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    bdbi_fence_release();
     bdbi_st(c, 0);
     bdbi_st(c + 8, a->free_head);
     a->free_head = idx + 1;

@@ -172,7 +172,7 @@ int bdbi_mtable_read(const bdbi_mlayout *L, const bdbi_mtable *t, bdbi_mdata *co
             if (BDBI_MS_DIST(s1) < i) break;
             if (!key_eq(cell, kw, words)) continue;
             int ok = copy_value(L, cell, s1, data, slots, cap, n, ref);
-            __atomic_thread_fence(__ATOMIC_ACQUIRE);
+            bdbi_fence_acquire();
             if (bdbi_ld(cell) != s1) {
                 cpu_relax(&spins);
                 goto again;
@@ -188,7 +188,7 @@ int bdbi_mtable_read(const bdbi_mlayout *L, const bdbi_mtable *t, bdbi_mdata *co
             return 1;
         }
         /* not found: valid unless cells moved meanwhile */
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        bdbi_fence_acquire();
         if (__atomic_load_n(&t->epoch, __ATOMIC_RELAXED) == e1) return 0;
     }
 }
@@ -241,7 +241,7 @@ static void move_cell(bdbi_mtable *t, uint64_t dst, uint64_t src, unsigned dist)
     const uint8_t *s = bdbi_mtable_cell(t, src);
     uint64_t sd = bdbi_ld(d), ss = bdbi_ld(s);
     if (BDBI_MS_TAG(sd) != BDBI_MS_EMPTY) bdbi_st(d, sd | BDBI_MS_BUSY);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    bdbi_fence_release();
     for (uint32_t i = 8; i < t->cell_size; i += 8) bdbi_st(d + i, bdbi_ld(s + i));
     bdbi_st_rel(d, bdbi_ms_next(sd, bdbi_ms_moved(ss, dist)));
 }
@@ -249,7 +249,7 @@ static void move_cell(bdbi_mtable *t, uint64_t dst, uint64_t src, unsigned dist)
 static void epoch_begin(bdbi_mtable *t)
 {
     __atomic_store_n(&t->epoch, t->epoch + 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    bdbi_fence_release();
 }
 
 static void epoch_end(bdbi_mtable *t)
@@ -281,7 +281,7 @@ void bdbi_mtable_set_inline(const bdbi_mlayout *L, bdbi_mtable *t, uint64_t pos,
      * copy of the key that moved on): busy first */
     if (BDBI_MS_TAG(old) != BDBI_MS_EMPTY && (is_new || BDBI_MS_TAG(old) == BDBI_MS_INLINE))
         bdbi_st(cell, old | BDBI_MS_BUSY);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    bdbi_fence_release();
     if (is_new) bdbi_cell_copy_in(cell + KEY_OFF, key, L->key_size);
     if (n)
         bdbi_cell_copy_in(val, elem, L->elem_size);
@@ -297,7 +297,7 @@ void bdbi_mtable_set_data(const bdbi_mlayout *L, bdbi_mtable *t, uint64_t pos, c
     uint64_t old = bdbi_ld(cell);
     if (is_new) {
         if (BDBI_MS_TAG(old) != BDBI_MS_EMPTY) bdbi_st(cell, old | BDBI_MS_BUSY);
-        __atomic_thread_fence(__ATOMIC_RELEASE);
+        bdbi_fence_release();
         bdbi_cell_copy_in(cell + KEY_OFF, key, L->key_size);
     }
     /* the slot list is complete in its data cell: swapping the reference
