@@ -464,13 +464,18 @@ int main(void)
 #endif
     wait_load();
     printf("bench-map: %llu keys of %d bytes, values of %d bytes, %u shards, max_search %s, in "
-           "%s; peer table max load %.2f; LMDB %s\n",
+           "%s; peer table max load %.3f; LMDB %s\n",
            (unsigned long long)n_keys, BM_KEY, BM_VAL, n_shards, max_search ? "set" : "default",
            top_dir, peer_load, lmdb ? "on" : "off (not configured or not in BENCH_MODE)");
-    printf("knobs: BENCH_KEYS=%llu BENCH_SHARDS=%u BENCH_ROUNDS=%d BENCH_MODE=%s "
-           "BENCH_MAX_SEARCH=%u BENCH_PEER_LOAD=%.2f; load average %.2f\n",
-           (unsigned long long)n_keys, n_shards, rounds, mode && *mode ? mode : "(all)", max_search,
-           peer_load, loadavg());
+    printf(
+        "command: make bench-map (perf/bench_map); knobs: BENCH_KEYS=%llu BENCH_SHARDS=%u "
+        "BENCH_ROUNDS=%d BENCH_MODE=%s BENCH_MAX_SEARCH=%u BENCH_PEER_LOAD=%.3f BENCH_READS=%llu "
+        "BENCH_TP_READS=%llu BENCH_BATCH=%llu BENCH_LMDB_BATCH=%llu; load average %.2f\n",
+        (unsigned long long)n_keys, n_shards, rounds, mode && *mode ? mode : "(all)", max_search,
+        peer_load, (unsigned long long)env_u64("BENCH_READS", 200000),
+        (unsigned long long)env_u64("BENCH_TP_READS", 1000000),
+        (unsigned long long)env_u64("BENCH_BATCH", 100000),
+        (unsigned long long)env_u64("BENCH_LMDB_BATCH", 1000), loadavg());
     fflush(stdout);
 
     all_keys = malloc(n_keys * BM_KEY);
