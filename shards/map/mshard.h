@@ -46,7 +46,7 @@ struct bdb_map {
     char *restart_path;
     uint64_t map_id;
     _Atomic uint64_t next_gen;
-    _Atomic uint64_t total; /* entries, for max_size */
+    _Atomic uint64_t total; /* entries, counted only with a max_size */
     _Atomic uint32_t age;
     _Atomic uint64_t releases;
     bdbi_mshard *shards;

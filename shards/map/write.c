@@ -22,12 +22,12 @@ static int over_load(uint64_t used, uint64_t cap)
     return used * 8 > cap * 7;
 }
 
+/* Takes one entry of max_size. Without a max_size nothing is counted: a
+ * locked instruction per insert would stall the writer's pipeline (it
+ * orders every later load after it) for a count nobody needs. */
 static int reserve(bdb_map *m)
 {
-    if (!m->opts.max_size) {
-        atomic_fetch_add_explicit(&m->total, 1, memory_order_relaxed);
-        return 0;
-    }
+    if (!m->opts.max_size) return 0;
     uint64_t cur = atomic_load_explicit(&m->total, memory_order_relaxed);
     do {
         if (cur >= m->opts.max_size)
@@ -40,7 +40,7 @@ static int reserve(bdb_map *m)
 
 static void unreserve(bdb_map *m)
 {
-    atomic_fetch_sub_explicit(&m->total, 1, memory_order_relaxed);
+    if (m->opts.max_size) atomic_fetch_sub_explicit(&m->total, 1, memory_order_relaxed);
 }
 
 static int needs(bdb_map_need *need, int storage, uint32_t shard, unsigned cls, uint64_t cap)
@@ -150,9 +150,11 @@ static int can_take(const bdbi_mdata *d, const bdbi_mdata_alloc *a)
     return a->free_head || (a->high < d->cap && a->high <= BDBI_MS_MAX_IDX);
 }
 
-/* Sets key's slot list. Under sh->mu. */
+/* Sets key's slot list; with `only_new`, returns 1 and changes nothing if
+ * the key is present (one probe for the batch insert's duplicate check and
+ * its insert). Under sh->mu. */
 static int put_locked(bdb_map *m, uint32_t s, const void *key, const void *slots, size_t n,
-                      uint64_t ref, int grow, bdb_map_need *need)
+                      uint64_t ref, int grow, int only_new, bdb_map_need *need)
 {
     bdbi_mshard *sh = &m->shards[s];
     const bdbi_mlayout *L = &m->L;
@@ -172,6 +174,7 @@ static int put_locked(bdb_map *m, uint32_t s, const void *key, const void *slots
             continue;
         }
         bdbi_mtable_find(L, t, key, bdbi_mtable_hash(L, t->seed, key), &p);
+        if (p.found && only_new) break;
         if (!p.found && !reserved) {
             if ((rc = reserve(m)) != 0) break;
             reserved = 1;
@@ -198,6 +201,7 @@ static int put_locked(bdb_map *m, uint32_t s, const void *key, const void *slots
         if (reserved) unreserve(m);
         return rc;
     }
+    if (p.found && only_new) return 1;
     uint64_t old = p.found ? bdbi_mtable_state(t, p.pos) : 0;
     unsigned dist = p.found ? BDBI_MS_DIST(old) : p.dist;
     if (use_data) {
@@ -263,7 +267,7 @@ static int put(bdb_map *m, const void *key, const void *slots, size_t n, uint64_
     bdbi_mshard *sh = &m->shards[s];
     pthread_mutex_lock(&sh->mu);
     bdbi_mshard_touch(m, sh);
-    rc = put_locked(m, s, key, slots, n, ref, grow, need);
+    rc = put_locked(m, s, key, slots, n, ref, grow, 0, need);
     pthread_mutex_unlock(&sh->mu);
     return rc;
 }
@@ -357,7 +361,7 @@ BDB_API int bdb_map_update(bdb_map *m, const void *key, bdb_map_update_fn fn, vo
         else if (r == BDB_MAP_SET)
             rc = out.n > BDB_MAP_MAX_SLOTS || (out.n && !out.slots)
                      ? bdbi_err(BDB_EINVAL, "update callback returned a bad slot list")
-                     : put_locked(m, s, key, out.slots, out.n, out.ref_count, 1, NULL);
+                     : put_locked(m, s, key, out.slots, out.n, out.ref_count, 1, 0, NULL);
         else if (r == BDB_MAP_DELETE)
             rc = present ? delete_locked(m, s, key) : 0;
         else
@@ -428,25 +432,23 @@ BDB_API int bdb_map_batch_insert_non_duplicates(bdb_map *m, const void *keys, co
         for (size_t j = lo; j < hi && !rc; j++) {
             size_t i = order[j];
             const uint8_t *key = k8 + i * ks;
-            uint8_t first[BDB_MAP_MAX_ELEM];
-            size_t len = 0;
-            int found = 0;
-            if (sh->table) {
-                const bdbi_mtable *t = sh->table;
-                found = bdbi_mtable_read(&m->L, t, sh->data, NULL, key,
-                                         bdbi_mtable_hash(&m->L, t->seed, key), first, 1, &len,
-                                         &(uint64_t){0});
-            }
+            int found = put_locked(m, s, key, v8 + i * es, 1, 1, 1, 1, NULL);
             if (found < 0) {
                 rc = found;
             } else if (found) {
+                /* present: report its first element (zeros for an empty list) */
                 dup[i / 64] |= (uint64_t)1 << (i % 64);
                 if (dup_values) {
+                    uint8_t first[BDB_MAP_MAX_ELEM];
+                    size_t len = 0;
+                    const bdbi_mtable *t = sh->table;
+                    int r = bdbi_mtable_read(&m->L, t, sh->data, NULL, key,
+                                             bdbi_mtable_hash(&m->L, t->seed, key), first, 1, &len,
+                                             &(uint64_t){0});
+                    if (r < 0) rc = r;
                     if (!len) memset(first, 0, es);
                     memcpy((uint8_t *)dup_values + i * es, first, es);
                 }
-            } else {
-                rc = put_locked(m, s, key, v8 + i * es, 1, 1, 1, NULL);
             }
         }
         sh->anticipated = 0;
