@@ -184,7 +184,7 @@ BDB_API int bdb_map_grow(bdb_map *map, const bdb_map_need *need);
 
 /* A slot list with its ref count, as update callbacks see and return it. */
 typedef struct bdb_map_value {
-    const void *slots; /* n elements of elem_size bytes */
+    const void *slots; /* n elements of elem_size bytes (never NULL in what the map passes) */
     size_t n;
     uint64_t ref_count;
 } bdb_map_value;

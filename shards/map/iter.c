@@ -56,7 +56,8 @@ static int value_of(iter *it, const bdbi_mshard *sh, const uint8_t *cell, uint64
         it->cap = bytes;
     }
     if (bytes) memcpy(it->buf, dc + 16, bytes);
-    *v = (bdb_map_value){it->buf, (size_t)n, bdbi_ld(dc + 8)};
+    *v = (bdb_map_value){it->buf ? (const void *)it->buf : (const void *)"", (size_t)n,
+                         bdbi_ld(dc + 8)};
     return 0;
 }
 

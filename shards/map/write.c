@@ -334,7 +334,8 @@ static int read_locked(bdb_map *m, uint32_t s, const void *key, uint8_t **buf, s
         *cap = want;
         rc = bdbi_mtable_read(&m->L, t, sh->data, NULL, key, h, *buf, n, &n, &ref);
     }
-    if (rc == 1) *v = (bdb_map_value){*buf, n, ref};
+    /* never a NULL list, even an empty one: callers may memcmp it */
+    if (rc == 1) *v = (bdb_map_value){*buf ? (const void *)*buf : (const void *)"", n, ref};
     return rc;
 }
 

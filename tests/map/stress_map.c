@@ -246,7 +246,7 @@ static int upd_fn(void *arg, const bdb_map_value *cur, bdb_map_value *out)
     uint64_t ref = 0;
     make_key(c->k, key);
     int rc = bdb_map_read(map, key, el, CAP, &n, &ref);
-    if (rc != (cur != NULL) || (cur && (n != cur->n || memcmp(el, cur->slots, n * ELEM))))
+    if (rc != (cur != NULL) || (cur && (n != cur->n || (n && memcmp(el, cur->slots, n * ELEM)))))
         c->bad = 2;
     if (c->j % 8 == 0) {
         make_key(NKEYS + c->k % NABSENT, key);
