@@ -117,17 +117,33 @@ typedef struct tp_arg {
     pthread_barrier_t *go;
     double secs;
     long wrong;
+    int many; /* bdb_map_read_many in groups of MANY_GROUP (ctx is the map) */
 } tp_arg;
+
+#define MANY_GROUP 64
 
 static void *tp_reader(void *arg)
 {
     tp_arg *a = arg;
     pthread_barrier_wait(a->go);
     double t0 = now_s();
-    for (size_t i = 0; i < a->ks.n; i++) {
-        uint8_t val[BM_VAL];
-        int rc = a->fn(a->ctx, a->ks.keys + i * BM_KEY, val);
-        if (!answer_ok(a->who, a->ks.num[i], rc, val)) a->wrong++;
+    if (a->many) {
+        for (size_t i = 0; i < a->ks.n; i += MANY_GROUP) {
+            size_t g = a->ks.n - i < MANY_GROUP ? a->ks.n - i : MANY_GROUP;
+            uint8_t val[MANY_GROUP][BM_VAL];
+            int found[MANY_GROUP];
+            if (bdb_map_read_many(a->ctx, a->ks.keys + i * BM_KEY, g, val, 1, NULL, NULL, found) <
+                0)
+                a->wrong += (long)g;
+            for (size_t j = 0; j < g; j++)
+                if (!answer_ok(a->who, a->ks.num[i + j], found[j], val[j])) a->wrong++;
+        }
+    } else {
+        for (size_t i = 0; i < a->ks.n; i++) {
+            uint8_t val[BM_VAL];
+            int rc = a->fn(a->ctx, a->ks.keys + i * BM_KEY, val);
+            if (!answer_ok(a->who, a->ks.num[i], rc, val)) a->wrong++;
+        }
     }
     a->secs = now_s() - t0;
     return NULL;
@@ -179,6 +195,22 @@ void bench_threads(const stores *st, void *ctx2[STORES])
         wrong[s] = a[0].wrong + a[1].wrong;
         keyset_free(&a[0].ks), keyset_free(&a[1].ks);
     }
+    /* the same keys through bdb_map_read_many, groups of MANY_GROUP */
+    double many1[16], many2[16];
+    long many_wrong;
+    {
+        tp_arg a[2] = {{.ctx = st->ctx[S_OURS], .who = "bucket map (read_many)", .many = 1},
+                       {.ctx = ctx2[S_OURS], .who = "bucket map (read_many)", .many = 1}};
+        keyset_make(&a[0].ks, m, 0, 31);
+        keyset_make(&a[1].ks, m, 0, 37);
+        (void)tp_run(a, 2);
+        for (int i = 0; i < r; i++) {
+            many1[i] = tp_run(a, 1);
+            many2[i] = tp_run(a, 2);
+        }
+        many_wrong = a[0].wrong + a[1].wrong;
+        keyset_free(&a[0].ks), keyset_free(&a[1].ks);
+    }
     printf("\n## read throughput, existing keys (%zu reads per thread, median of %d; load "
            "average %.2f)\n\n",
            m, r, loadavg());
@@ -191,6 +223,14 @@ void bench_threads(const stores *st, void *ctx2[STORES])
         printf("| %s | %.2f M/s | %.2f M/s | %.2fx | %.2fx | %.2fx | %ld |\n", store_names[s],
                a1 / 1e6, a2 / 1e6, a2 / a1, o1 / a1, o2 / a2, wrong[s]);
     }
+    double b1 = median(many1, r), b2 = median(many2, r);
+    printf("| bucket map, bdb_map_read_many (groups of %d) | %.2f M/s | %.2f M/s | %.2fx | | | "
+           "%ld |\n",
+           MANY_GROUP, b1 / 1e6, b2 / 1e6, b2 / b1, many_wrong);
+    for (int s = 1; s < STORES; s++)
+        if (st->fn[s])
+            printf("\nbdb_map_read_many / %s: %.2fx (1 thread), %.2fx (2 threads)\n",
+                   store_names[s], b1 / median(one[s], r), b2 / median(two[s], r));
 #ifdef HAVE_LMDB
     if (st->fn[S_LMDB])
         printf("\n(LMDB: one read-only transaction per %llu gets, renewed)\n",

@@ -146,6 +146,16 @@ BDB_API uint32_t bdb_map_shard_of(const bdb_map *map, const void *key);
 BDB_API int bdb_map_read(const bdb_map *map, const void *key, void *slots, size_t cap, size_t *n,
                          uint64_t *ref_count);
 
+/* Looks up n keys (keys: n x key_size bytes) as n bdb_map_read calls would,
+ * faster: the home cells of a group of keys are fetched together, so their
+ * cache misses overlap. For key i: found[i] = 1 or 0; lens[i] = its slot
+ * list's length (0 if absent); its first min(lens[i], cap) elements go to
+ * slots + i * cap * elem_size; refs[i] = its ref count (any of lens, refs,
+ * found, and slots with cap 0, may be NULL). Returns the number of keys
+ * found, BDB_EINVAL or BDB_ECORRUPT. Lock-free, like bdb_map_read. */
+BDB_API int64_t bdb_map_read_many(const bdb_map *map, const void *keys, size_t n, void *slots,
+                                  size_t cap, size_t *lens, uint64_t *refs, int *found);
+
 /* ---- writes (one writer per shard at a time; callers need no lock) ---- */
 
 /* Which storage must grow before a try_insert can succeed. */

@@ -61,6 +61,14 @@ int bdbi_mtable_read(const bdbi_mlayout *L, const bdbi_mtable *t, bdbi_mdata *co
                      bdbi_mtable *const *cur, const void *key, uint64_t hash, void *slots,
                      size_t cap, size_t *n, uint64_t *ref);
 
+/* Asks the CPU to load the home cell of `hash` (for batches of lookups). */
+static inline void bdbi_mtable_prefetch(const bdbi_mtable *t, uint64_t hash)
+{
+    const uint8_t *c = bdbi_mtable_cell(t, hash >> (64 - t->bits));
+    __builtin_prefetch(c);
+    __builtin_prefetch(c + t->cell_size - 1);
+}
+
 /* The writer's probe for a key. */
 typedef struct bdbi_mprobe {
     int found;

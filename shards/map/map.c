@@ -469,6 +469,61 @@ BDB_API int bdb_map_read(const bdb_map *cm, const void *key, void *slots, size_t
     return rc;
 }
 
+/* Keys per group of read_many: enough misses in flight to fill the
+ * memory pipeline, few enough that the prefetched lines stay in L1. */
+#define READ_GROUP 16
+
+BDB_API int64_t bdb_map_read_many(const bdb_map *cm, const void *keys, size_t n, void *slots,
+                                  size_t cap, size_t *lens, uint64_t *refs, int *found)
+{
+    if (!cm || (n && !keys) || (cap && !slots))
+        return bdbi_err(BDB_EINVAL, "bdb_map_read_many: map, keys or slots is NULL");
+    bdb_map *m = (bdb_map *)cm;
+    const uint8_t *k8 = keys;
+    size_t ks = m->L.key_size, stride = cap * m->L.elem_size;
+    int64_t hits = 0;
+    int rc = 0;
+    for (size_t g = 0; g < n && rc >= 0; g += READ_GROUP) {
+        size_t e = n - g < READ_GROUP ? n - g : READ_GROUP;
+        bdbi_mshard *sh[READ_GROUP];
+        const bdbi_mtable *t[READ_GROUP];
+        uint64_t h[READ_GROUP];
+        /* one read-side section per group, so grace periods never wait
+         * for a whole batch */
+        bdbi_rcu_read_lock();
+        for (size_t j = 0; j < e; j++) {
+            const uint8_t *key = k8 + (g + j) * ks;
+            sh[j] = &m->shards[bdb_map_shard_of(m, key)];
+            bdbi_mshard_touch(m, sh[j]);
+            t[j] = bdbi_rcu_deref(sh[j]->table);
+            if (!t[j]) continue;
+            h[j] = bdbi_mtable_hash(&m->L, t[j]->seed, key);
+            bdbi_mtable_prefetch(t[j], h[j]);
+        }
+        for (size_t j = 0; j < e && rc >= 0; j++) {
+            size_t i = g + j, len = 0;
+            uint64_t ref = 1;
+            const uint8_t *key = k8 + i * ks;
+            void *out = cap ? (uint8_t *)slots + i * stride : NULL;
+            rc = 0;
+            for (const bdbi_mtable *tt = t[j]; tt; tt = bdbi_rcu_deref(sh[j]->table)) {
+                uint64_t hh = tt == t[j] ? h[j] : bdbi_mtable_hash(&m->L, tt->seed, key);
+                rc = bdbi_mtable_read(&m->L, tt, sh[j]->data, &sh[j]->table, key, hh, out, cap,
+                                      &len, &ref);
+                if (rc != BDBI_MTABLE_STALE) break;
+            }
+            if (rc < 0) break;
+            if (rc != 1) len = 0, ref = 1;
+            hits += rc == 1;
+            if (found) found[i] = rc == 1;
+            if (lens) lens[i] = len;
+            if (refs) refs[i] = ref;
+        }
+        bdbi_rcu_read_unlock();
+    }
+    return rc < 0 ? rc : hits;
+}
+
 BDB_API uint64_t bdb_map_count(const bdb_map *m, uint32_t shard)
 {
     if (!m) return 0;

@@ -207,6 +207,33 @@ static void read_check(uint32_t k, uint64_t *s)
         fail("read", k, a, b, rc, n, have ? el : NULL, ref);
 }
 
+/* The same through bdb_map_read_many: each key's answer within the
+ * brackets taken before and after the whole batch. */
+#define READ_BATCH 8
+static void read_many_check(const uint32_t *ks, uint64_t *s)
+{
+    (void)s;
+    uint8_t keys[READ_BATCH][32], el[READ_BATCH][CAP * ELEM];
+    uint32_t a[READ_BATCH], b[READ_BATCH];
+    size_t lens[READ_BATCH];
+    uint64_t refs[READ_BATCH];
+    int found[READ_BATCH];
+    for (int i = 0; i < READ_BATCH; i++) {
+        make_key(ks[i], keys[i]);
+        a[i] = ks[i] < NKEYS ? atomic_load_explicit(&done[ks[i]], memory_order_acquire) : 0;
+    }
+    int64_t hits = bdb_map_read_many(map, keys, READ_BATCH, el, CAP, lens, refs, found);
+    for (int i = 0; i < READ_BATCH; i++) b[i] = ks[i] < NKEYS ? atomic_load(&started[ks[i]]) : 0;
+    if (hits < 0) fail("read_many", ks[0], a[0], b[0], (int)hits, 0, NULL, 0);
+    atomic_fetch_add_explicit(&n_reads, READ_BATCH, memory_order_relaxed);
+    atomic_fetch_add_explicit(&n_found, (uint64_t)hits, memory_order_relaxed);
+    for (int i = 0; i < READ_BATCH; i++) {
+        size_t have = found[i] ? (lens[i] < CAP ? lens[i] : CAP) : 0;
+        if (!answer_ok(ks[i], a[i], b[i], found[i], lens[i], el[i], have, refs[i]))
+            fail("read_many", ks[i], a[i], b[i], found[i], lens[i], have ? el[i] : NULL, refs[i]);
+    }
+}
+
 static void *reader(void *arg)
 {
     uint64_t s = 0x9e3779b97f4a7c15ull * ((uintptr_t)arg + 1);
@@ -215,7 +242,17 @@ static void *reader(void *arg)
         uint32_t k = r % 16 == 0  ? NKEYS + (uint32_t)((r >> 8) % NABSENT)
                      : r % 3 == 0 ? (uint32_t)((r >> 8) % HOT)
                                   : (uint32_t)((r >> 8) % NKEYS);
-        read_check(k, &s);
+        if (r % 4 == 3) {
+            uint32_t ks[READ_BATCH];
+            for (int i = 0; i < READ_BATCH; i++) {
+                uint64_t q = rnd(&s);
+                ks[i] = q % 16 == 0 ? NKEYS + (uint32_t)((q >> 8) % NABSENT)
+                                    : (uint32_t)((q >> 8) % NKEYS);
+            }
+            read_many_check(ks, &s);
+        } else {
+            read_check(k, &s);
+        }
         if (r % 512 == 1) {
             uint8_t key[32];
             make_key(k, key);

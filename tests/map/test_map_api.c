@@ -557,3 +557,52 @@ Test(map_api, bad_arguments)
     expect_absent(m, k2);
     mclose(m);
 }
+
+/* read_many answers what the inserted values say, key by key, for present
+ * and absent keys mixed, lists longer than the buffer and ref counts, in
+ * groups that span shards. */
+Test(map_api, read_many_matches_the_inserted_values)
+{
+    bdb_map_options o;
+    mopts(&o, 8);
+    o.elem_size = 8;
+    o.ref_counts = 1;
+    bdb_map *m = mopen(&o);
+    enum { N = 700, CAP = 3 };
+    static uint8_t keys[N][32];
+    uint64_t s = 77;
+    for (size_t i = 0; i < N; i++) mt_fill(&s, keys[i], 32);
+    /* even keys present with i % 6 elements (element j = i * 16 + j), ref i % 3 + 1 */
+    for (size_t i = 0; i < N; i += 2) {
+        uint64_t list[6];
+        for (size_t j = 0; j < i % 6; j++) list[j] = i * 16 + j;
+        minsert(m, keys[i], list, i % 6, i % 3 + 1);
+    }
+    static uint64_t out[N][CAP];
+    size_t lens[N];
+    uint64_t refs[N];
+    int found[N];
+    memset(out, 0xee, sizeof out);
+    int64_t hits = bdb_map_read_many(m, keys, N, out, CAP, lens, refs, found);
+    cr_assert_eq(hits, N / 2, "%lld hits", (long long)hits);
+    for (size_t i = 0; i < N; i++) {
+        if (i % 2) {
+            cr_assert_eq(found[i], 0, "key %zu is absent", i);
+            cr_assert_eq(lens[i], 0);
+            continue;
+        }
+        cr_assert_eq(found[i], 1, "key %zu is present", i);
+        cr_assert_eq(lens[i], i % 6, "key %zu: %zu elements", i, lens[i]);
+        cr_assert_eq(refs[i], i % 3 + 1, "key %zu: ref count", i);
+        for (size_t j = 0; j < lens[i] && j < CAP; j++)
+            cr_assert_eq(out[i][j], i * 16 + j, "key %zu element %zu", i, j);
+        for (size_t j = lens[i]; j < CAP; j++)
+            cr_assert_eq(out[i][j], 0xeeeeeeeeeeeeeeeeull, "key %zu: slot %zu written", i, j);
+    }
+    /* NULL outputs and no slots are allowed */
+    cr_assert_eq(bdb_map_read_many(m, keys, N, NULL, 0, NULL, NULL, NULL), N / 2);
+    cr_assert_eq(bdb_map_read_many(m, keys, 0, NULL, 0, NULL, NULL, NULL), 0);
+    cr_assert_eq(bdb_map_read_many(m, NULL, 1, NULL, 0, NULL, NULL, NULL), BDB_EINVAL);
+    cr_assert_eq(bdb_map_read_many(m, keys, 1, NULL, 2, NULL, NULL, NULL), BDB_EINVAL);
+    mclose(m);
+}
