@@ -59,17 +59,7 @@ static double peer_load;
 
 static int want(const char *m)
 {
-    if (!mode || !*mode) return 1;
-    size_t n = strlen(m);
-    for (const char *p = mode; (p = strstr(p, m)); p += n)
-        if ((p == mode || p[-1] == ',') && (p[n] == ',' || p[n] == 0)) return 1;
-    return 0;
-}
-
-uint64_t env_u64(const char *name, uint64_t def)
-{
-    const char *e = getenv(name);
-    return e && *e ? strtoull(e, NULL, 10) : def;
+    return bench_want(mode, m);
 }
 
 static double env_double(const char *name, double def)

@@ -10,25 +10,17 @@
 
 #include "bucketdb/map.h"
 
+#include "bench_util.h" /* mix64, env_u64 */
+
 #define BM_KEY 32 /* key bytes, as Agave's pubkeys */
 #define BM_VAL 16 /* value bytes, as Agave's (Slot, AccountInfo) */
-
-static inline uint64_t bm_mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
 
 /* The first 8 bytes of key number k, read big-endian: a bijection of k
  * (odd multiplier, then an invertible mix), so distinct numbers give
  * distinct keys, and uniformly spread, as public keys are. */
 static inline uint64_t bm_key_head(uint64_t k)
 {
-    return bm_mix(k * 0x9e3779b97f4a7c15ull + 1);
+    return mix64(k * 0x9e3779b97f4a7c15ull + 1);
 }
 
 /* Key number k: 32 random-looking bytes. */
@@ -37,7 +29,7 @@ static inline void bm_key(uint64_t k, uint8_t *out)
     uint64_t h = bm_key_head(k);
     for (int i = 0; i < 8; i++) out[i] = (uint8_t)(h >> (56 - 8 * i));
     for (int w = 1; w < 4; w++) {
-        uint64_t x = bm_mix(k ^ (0x51ed270b27d3a5f1ull * (uint64_t)w));
+        uint64_t x = mix64(k ^ (0x51ed270b27d3a5f1ull * (uint64_t)w));
         memcpy(out + 8 * w, &x, 8);
     }
 }
@@ -45,7 +37,7 @@ static inline void bm_key(uint64_t k, uint8_t *out)
 /* Key number k's value: (slot, account info), 16 bytes. */
 static inline void bm_val(uint64_t k, uint8_t *out)
 {
-    uint64_t slot = 300000000ull + k % 1000003, info = bm_mix(k + 0x1234567);
+    uint64_t slot = 300000000ull + k % 1000003, info = mix64(k + 0x1234567);
     memcpy(out, &slot, 8);
     memcpy(out + 8, &info, 8);
 }
@@ -105,8 +97,6 @@ int bm_lmdb_get(bm_lmdb_reader *r, const void *key, void *val);
 
 extern uint64_t n_keys; /* the map holds keys 0..n_keys - 1 */
 extern int rounds;
-
-uint64_t env_u64(const char *name, uint64_t def);
 double loadavg(void);
 void die(const char *what);
 /* n random keys among the map's (absent 0) or among as many it never

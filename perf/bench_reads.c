@@ -63,11 +63,7 @@ static const char *mode;
 
 static int want(const char *m)
 {
-    if (!mode || !*mode) return 1;
-    size_t n = strlen(m);
-    for (const char *p = mode; (p = strstr(p, m)); p += n)
-        if ((p == mode || p[-1] == ',') && (p[n] == ',' || p[n] == 0)) return 1;
-    return 0;
+    return bench_want(mode, m);
 }
 
 static const char *base_dir(void)
@@ -86,12 +82,6 @@ static double loadavg(void)
     if (f && fscanf(f, "%lf", &a) != 1) a = -1;
     if (f) fclose(f);
     return a;
-}
-
-static uint64_t env_u64(const char *name, uint64_t def)
-{
-    const char *e = getenv(name);
-    return e && *e ? strtoull(e, NULL, 10) : def;
 }
 
 /* ---- keys and entries ---- */

@@ -49,6 +49,25 @@ static inline int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The unsigned value of environment variable `name`, or `def` when unset
+ * or empty (the benchmarks' knobs). */
+static inline uint64_t env_u64(const char *name, uint64_t def)
+{
+    const char *e = getenv(name);
+    return e && *e ? strtoull(e, NULL, 10) : def;
+}
+
+/* Whether `m` is one of the comma-separated names in `mode` (a BENCH_MODE;
+ * NULL or empty: every mode). */
+static inline int bench_want(const char *mode, const char *m)
+{
+    if (!mode || !*mode) return 1;
+    size_t n = strlen(m);
+    for (const char *p = mode; (p = strstr(p, m)); p += n)
+        if ((p == mode || p[-1] == ',') && (p[n] == ',' || p[n] == 0)) return 1;
+    return 0;
+}
+
 /* The median of v[0..n) (sorts v). */
 static inline double median(double *v, int n)
 {

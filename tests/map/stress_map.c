@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../perf/bench_util.h" /* mix64, now_s */
 #include "bucketdb/map.h"
 
 #define NKEYS    4096 /* keys the writers use */
@@ -67,16 +68,6 @@ static atomic_int writers_done, stop;
 static long fail_base; /* failures before this configuration */
 static atomic_long failures, n_reads, n_found, n_visits, n_iters, n_ages, n_busy;
 
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
 static uint64_t rnd(uint64_t *s)
 {
     *s ^= *s << 13;
@@ -88,7 +79,7 @@ static uint64_t rnd(uint64_t *s)
 /* Key k: 8 spread bytes (its shard), k little-endian, 16 check bytes. */
 static void make_key(uint32_t k, uint8_t *out)
 {
-    uint64_t h = mix(k + 0x9e3779b97f4a7c15ull), c0 = mix(k ^ 0xabcdefull), c1 = mix(c0);
+    uint64_t h = mix64(k + 0x9e3779b97f4a7c15ull), c0 = mix64(k ^ 0xabcdefull), c1 = mix64(c0);
     for (int i = 0; i < 8; i++) out[i] = (uint8_t)(h >> (56 - 8 * i));
     uint64_t kk = k;
     memcpy(out + 8, &kk, 8);
@@ -100,7 +91,7 @@ static void make_key(uint32_t k, uint8_t *out)
 
 static uint64_t op_hash(uint32_t k, uint32_t j)
 {
-    return mix((uint64_t)k << 32 | j);
+    return mix64((uint64_t)k << 32 | j);
 }
 
 /* A quarter of each writer's keys are first set by a batch insert: one
@@ -133,7 +124,7 @@ static uint64_t op_ref(uint32_t k, uint32_t j)
 
 static void make_elem(uint32_t k, uint32_t j, size_t i, uint8_t *out)
 {
-    uint64_t w0 = (uint64_t)k << 32 | j, w1 = mix(w0 * 31 + i) ^ (uint64_t)i;
+    uint64_t w0 = (uint64_t)k << 32 | j, w1 = mix64(w0 * 31 + i) ^ (uint64_t)i;
     memcpy(out, &w0, 8);
     memcpy(out + 8, &w1, 8);
 }
@@ -493,13 +484,6 @@ static void *ager(void *arg)
 }
 
 /* ---- one configuration ---- */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* After the threads: the map holds exactly the model. */
 static uint64_t final_check(void)
