@@ -8,7 +8,7 @@
 char bdbi_rcu_gp_token;
 #endif
 
-_Thread_local int bdbi_rcu_registered;
+BDBI_TLS_HOT int bdbi_rcu_registered;
 
 /* A thread registered on first use must be unregistered when it exits,
  * or liburcu's grace periods would wait on a dead reader forever. The key

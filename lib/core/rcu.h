@@ -11,6 +11,8 @@
 
 #include <urcu/urcu-memb.h>
 
+#include "tls.h"
+
 #if defined(__SANITIZE_THREAD__)
 #define BDBI_TSAN 1
 #elif defined(__has_feature)
@@ -36,7 +38,7 @@ extern char bdbi_rcu_gp_token;
 /* Registers the calling thread with liburcu if it is not yet (cheap when
  * it is: one thread-local load). */
 void bdbi_rcu_register_slow(void);
-extern _Thread_local int bdbi_rcu_registered;
+extern BDBI_TLS_HOT int bdbi_rcu_registered;
 static inline void bdbi_rcu_register(void)
 {
     if (__builtin_expect(!bdbi_rcu_registered, 0)) bdbi_rcu_register_slow();

@@ -1,9 +1,9 @@
 /* Read-write shared mappings of files the library changes in place (the
  * bucket map's tables and data files). The files' blocks are allocated
- * when they are created or extended (posix_fallocate), so a store through
- * the mapping never finds the disk full: that would be a SIGBUS, not an
- * error. Each operation asks the environment's fault hook first. No file
- * descriptor stays open: a map with thousands of shards would run out. */
+ * when they are created or extended (posix_fallocate, then zeros written
+ * in 2 MiB pieces), so a store through the mapping never finds the disk
+ * full: that would be a SIGBUS, not an error. Each operation asks the environment's fault hook
+ * first. No file descriptor stays open: a map with thousands of shards would run out. */
 #ifndef BDB_CORE_RWMAP_H
 #define BDB_CORE_RWMAP_H
 

@@ -193,11 +193,13 @@ int bdbi_mtable_read(const bdbi_mlayout *L, const bdbi_mtable *t, bdbi_mdata *co
     }
 }
 
-void bdbi_mtable_find(const bdbi_mlayout *L, const bdbi_mtable *t, const void *key, uint64_t hash,
-                      bdbi_mprobe *p)
+/* The writer's probe; `unique` says the key is known to be absent (a
+ * rebuild), so no cell's key need be compared. */
+static inline void probe(const bdbi_mlayout *L, const bdbi_mtable *t, const void *key,
+                         uint64_t hash, int unique, bdbi_mprobe *p)
 {
     uint64_t kw[BDB_MAP_MAX_KEY / 8];
-    key_words(L, key, kw);
+    if (!unique) key_words(L, key, kw);
     uint32_t words = L->key_pad / 8;
     uint64_t mask = t->cap - 1, pos = hash >> (64 - t->bits);
     unsigned limit = max_dist(L, t);
@@ -226,11 +228,17 @@ void bdbi_mtable_find(const bdbi_mlayout *L, const bdbi_mtable *t, const void *k
             }
             return;
         }
-        if (key_eq(bdbi_mtable_cell(t, pos), kw, words)) {
+        if (!unique && key_eq(bdbi_mtable_cell(t, pos), kw, words)) {
             p->found = 1;
             return;
         }
     }
+}
+
+void bdbi_mtable_find(const bdbi_mlayout *L, const bdbi_mtable *t, const void *key, uint64_t hash,
+                      bdbi_mprobe *p)
+{
+    probe(L, t, key, hash, 0, p);
 }
 
 /* Copies cell src into cell dst (which readers may be reading) at
@@ -322,16 +330,33 @@ void bdbi_mtable_delete(bdbi_mtable *t, uint64_t pos)
     epoch_end(t);
 }
 
+/* A cell where no cluster crosses: empty, or holding a key at its home.
+ * One exists while the table is below its load limit. */
+static uint64_t run_start(const bdbi_mtable *t)
+{
+    for (uint64_t i = 0; i < t->cap; i++) {
+        uint64_t s = bdbi_mtable_state(t, i);
+        if (BDBI_MS_TAG(s) == BDBI_MS_EMPTY || BDBI_MS_DIST(s) == 0) return i;
+    }
+    return 0;
+}
+
 int bdbi_mtable_rebuild(const bdbi_mlayout *L, const bdbi_mtable *from, bdbi_mtable *to)
 {
-    for (uint64_t i = 0; i < from->cap; i++) {
-        const uint8_t *src = bdbi_mtable_cell(from, i);
+    /* Growth keeps the seed, so a key's home in `to` is its home in
+     * `from` followed by more hash bits: walking `from` from a run start
+     * visits keys in the order of their homes in `to`, and each lands at
+     * or just after the one before. The new table is written as a stream
+     * (no cache miss per key, almost never a shift) instead of at random. */
+    uint64_t mask = from->cap - 1, start = run_start(from);
+    for (uint64_t k = 0; k < from->cap; k++) {
+        const uint8_t *src = bdbi_mtable_cell(from, (start + k) & mask);
         uint64_t s = bdbi_ld(src);
         if (BDBI_MS_TAG(s) == BDBI_MS_EMPTY) continue;
         uint8_t key[BDB_MAP_MAX_KEY];
         bdbi_cell_copy_out(key, src + KEY_OFF, L->key_size);
         bdbi_mprobe p;
-        bdbi_mtable_find(L, to, key, bdbi_mtable_hash(L, to->seed, key), &p);
+        probe(L, to, key, bdbi_mtable_hash(L, to->seed, key), 1, &p);
         if (!p.fits) return BDB_EAGAIN;
         bdbi_mtable_make_room(to, &p);
         /* `to` is not published: plain copies, state last */

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/endian.h" /* bdbi_be32, bdbi_be64, bdbi_put_be32 */
+
 /* The recursive types (SCVal through its VEC and MAP containers, and
  * ClaimPredicate) may nest at most this many present containers; the next
  * one is rejected as malformed instead of recursing further. The Soroban
@@ -100,24 +102,5 @@ int bdbi_xdr_expect_end(const bdbi_xdr_in *in, const char *what);
 /* Raises BDB_EFORMAT at the current position of `in`. */
 int bdbi_xdr_fail(const bdbi_xdr_in *in, size_t at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-/* Big-endian loads (no bounds checks: callers check). */
-static inline uint32_t bdbi_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t bdbi_be64(const uint8_t *p)
-{
-    return (uint64_t)bdbi_be32(p) << 32 | bdbi_be32(p + 4);
-}
-
-static inline void bdbi_put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 #endif

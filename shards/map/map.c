@@ -14,13 +14,14 @@
 
 #include "core/alloc.h"
 #include "core/env.h"
+#include "core/endian.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/hash.h"
 #include "core/pool.h"
 #include "core/rcu.h"
 
-_Thread_local int bdbi_map_in_callback;
+BDBI_TLS_HOT int bdbi_map_in_callback;
 
 BDB_API void bdb_map_options_init(bdb_map_options *o)
 {
@@ -434,9 +435,7 @@ BDB_API uint32_t bdb_map_shard_of(const bdb_map *m, const void *key)
     if (!m->shard_bits) return 0;
     uint64_t v;
     if (m->L.key_size == 32) {
-        const uint8_t *k = key;
-        v = 0;
-        for (int i = 0; i < 8; i++) v = v << 8 | k[i];
+        v = bdbi_be64(key);
     } else {
         v = bdbi_hash64(key, m->L.key_size, 0);
     }

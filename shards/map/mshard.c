@@ -77,10 +77,9 @@ static bdbi_mfile_info data_info(bdb_map *m, uint32_t shard, const bdbi_mdata *d
     return in;
 }
 
-int bdbi_mshard_mark_dirty(bdb_map *m, uint32_t shard)
+int bdbi_mshard_mark_dirty_slow(bdb_map *m, uint32_t shard)
 {
     bdbi_mshard *sh = &m->shards[shard];
-    if (sh->dirty) return 0;
     char path[4096];
     int rc = 0;
     if (sh->table) {

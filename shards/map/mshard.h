@@ -9,6 +9,7 @@
 #include "map/mdata.h"
 #include "map/mfile.h"
 #include "map/mtable.h"
+#include "core/tls.h"
 
 typedef struct bdbi_mshard {
     /* read by readers: one cache line, written rarely */
@@ -82,11 +83,16 @@ static inline void bdbi_mshard_touch(bdb_map *m, bdbi_mshard *sh)
 /* Thread-local depth of callbacks the map is running on this thread: no
  * write may start inside one (BDB_EBUSY), so a callback can never wait for
  * a shard lock its own thread, or another callback's, holds. */
-extern _Thread_local int bdbi_map_in_callback;
+extern BDBI_TLS_HOT int bdbi_map_in_callback;
 
 /* Marks the shard's files not clean before its first change after open or
- * a flush (so a crash after it discards the shard). Under sh->mu. */
-int bdbi_mshard_mark_dirty(bdb_map *m, uint32_t shard);
+ * a flush (so a crash after it discards the shard). Under sh->mu. Inline:
+ * every write asks, and all but the first find the shard already dirty. */
+int bdbi_mshard_mark_dirty_slow(bdb_map *m, uint32_t shard);
+static inline int bdbi_mshard_mark_dirty(bdb_map *m, uint32_t shard)
+{
+    return m->shards[shard].dirty ? 0 : bdbi_mshard_mark_dirty_slow(m, shard);
+}
 
 /* Syncs a dirty shard's files and marks them clean. Under sh->mu. */
 int bdbi_mshard_flush(bdb_map *m, uint32_t shard);

@@ -77,7 +77,8 @@ static int grow_table(bdb_map *m, uint32_t s, uint64_t seen_cap)
                             MAX_TABLE_BITS);
         uint64_t gen = atomic_fetch_add(&m->next_gen, 1);
         bdbi_mfile_info info = bdbi_mshard_info(m, s, BDBI_MFILE_TABLE, gen);
-        info.seed = m->opts.seed ? m->opts.seed : bdbi_random64(sh);
+        /* a growth keeps the shard's seed: the rebuild then streams */
+        info.seed = old ? old->seed : m->opts.seed ? m->opts.seed : bdbi_random64(sh);
         if ((rc = bdbi_mshard_path(m, s, BDBI_MFILE_TABLE, gen, path, sizeof path)) != 0 ||
             (rc = bdbi_fs_tmp_name(m->env, path, "", tmp, sizeof tmp)) != 0)
             return rc;

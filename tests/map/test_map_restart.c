@@ -419,3 +419,57 @@ Test(map_restart, files_follow_the_format)
     free(r);
     mt_model_free(&md);
 }
+
+/* A growth keeps the shard's hash seed, and the rebuild, which streams the
+ * old table into the new one in the order of the keys' homes, leaves a
+ * valid Robin Hood table: one shard, a window of 4 cells (so clusters wrap
+ * the table's end and rebuilds overflow windows), deletes between growths. */
+Test(map_restart, growth_keeps_the_seed_and_the_order)
+{
+    bdb_map_options o;
+    mopts(&o, 1);
+    o.max_search = 4;
+    o.seed = 0; /* a random seed per shard, so that a new one would show */
+    snprintf(g_restart, sizeof g_restart, "%s/map.restart", g_dir);
+    o.restart_config_file = g_restart;
+    bdb_map *m = mopen(&o);
+    mt_model md;
+    cr_assert_eq(mt_model_init(&md, 4000, 32, 16, 1, 0, 77), 0);
+    uint64_t seed = 5;
+    uint8_t v[16];
+    mt_fill(&seed, v, sizeof v);
+    minsert(m, mt_key(&md, 0), v, 1, 1);
+    mt_model_set(&md, 0, v, 1, 1);
+    mt_file f;
+    uint8_t *b;
+    size_t len;
+    cr_assert_eq(mt_find_file(g_dir, 0, -1, &f), 0, "the first insert creates the table");
+    cr_assert_eq(mt_read_file(f.path, &b, &len), 0);
+    uint64_t seed0 = mt_le64(b + 64);
+    free(b);
+    for (size_t i = 1; i < md.nkeys; i++) {
+        mt_fill(&seed, v, sizeof v);
+        minsert(m, mt_key(&md, i), v, 1, 1);
+        mt_model_set(&md, i, v, 1, 1);
+        if (i % 7 == 0) {
+            size_t k = mt_below(&seed, i);
+            cr_assert_eq(bdb_map_delete(m, mt_key(&md, k)), md.v[k].present);
+            mt_model_del(&md, k);
+        }
+    }
+    cr_assert_geq(sstats(m, 0).table_grows, 6);
+    expect_model(m, &md);
+    mclose(m);
+    cr_assert_eq(mt_find_file(g_dir, 0, -1, &f), 0);
+    cr_assert_eq(mt_read_file(f.path, &b, &len), 0);
+    cr_assert_eq(mt_le64(b + 64), seed0, "the table's seed changed with growth");
+    dfile data[64];
+    memset(data, 0, sizeof data);
+    check_table(&md, 0, b, len, data, 4);
+    free(b);
+    m = mopen(&o);
+    expect_no_discards(m);
+    expect_model(m, &md);
+    mclose(m);
+    mt_model_free(&md);
+}
