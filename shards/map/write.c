@@ -151,11 +151,17 @@ static int can_take(const bdbi_mdata *d, const bdbi_mdata_alloc *a)
     return a->free_head || (a->high < d->cap && a->high <= BDBI_MS_MAX_IDX);
 }
 
+/* A key's hash under the seed of its shard's table, computed ahead. */
+typedef struct bdbi_home {
+    uint64_t seed, hash;
+} bdbi_home;
+
 /* Sets key's slot list; with `only_new`, returns 1 and changes nothing if
  * the key is present (one probe for the batch insert's duplicate check and
  * its insert). Under sh->mu. */
 static int put_locked(bdb_map *m, uint32_t s, const void *key, const void *slots, size_t n,
-                      uint64_t ref, int grow, int only_new, bdb_map_need *need)
+                      uint64_t ref, int grow, int only_new, const bdbi_home *home,
+                      bdb_map_need *need)
 {
     bdbi_mshard *sh = &m->shards[s];
     const bdbi_mlayout *L = &m->L;
@@ -174,7 +180,8 @@ static int put_locked(bdb_map *m, uint32_t s, const void *key, const void *slots
             if (rc) break;
             continue;
         }
-        bdbi_mtable_find(L, t, key, bdbi_mtable_hash(L, t->seed, key), &p);
+        uint64_t h = home && home->seed == t->seed ? home->hash : bdbi_mtable_hash(L, t->seed, key);
+        bdbi_mtable_find(L, t, key, h, &p);
         if (p.found && only_new) break;
         if (!p.found && !reserved) {
             if ((rc = reserve(m)) != 0) break;
@@ -268,7 +275,7 @@ static int put(bdb_map *m, const void *key, const void *slots, size_t n, uint64_
     bdbi_mshard *sh = &m->shards[s];
     pthread_mutex_lock(&sh->mu);
     bdbi_mshard_touch(m, sh);
-    rc = put_locked(m, s, key, slots, n, ref, grow, 0, need);
+    rc = put_locked(m, s, key, slots, n, ref, grow, 0, NULL, need);
     pthread_mutex_unlock(&sh->mu);
     return rc;
 }
@@ -363,7 +370,7 @@ BDB_API int bdb_map_update(bdb_map *m, const void *key, bdb_map_update_fn fn, vo
         else if (r == BDB_MAP_SET)
             rc = out.n > BDB_MAP_MAX_SLOTS || (out.n && !out.slots)
                      ? bdbi_err(BDB_EINVAL, "update callback returned a bad slot list")
-                     : put_locked(m, s, key, out.slots, out.n, out.ref_count, 1, 0, NULL);
+                     : put_locked(m, s, key, out.slots, out.n, out.ref_count, 1, 0, NULL, NULL);
         else if (r == BDB_MAP_DELETE)
             rc = present ? delete_locked(m, s, key) : 0;
         else
@@ -391,6 +398,18 @@ BDB_API int bdb_map_set_anticipated_count(bdb_map *m, uint32_t shard, uint64_t c
 }
 
 /* ---- the startup batch ---- */
+
+#define BATCH_AHEAD 16
+
+/* Hashes a key of the batch under its shard's current table and asks for
+ * its home cell. Under sh->mu. */
+static inline void ahead(const bdb_map *m, const bdbi_mshard *sh, const void *key, bdbi_home *out)
+{
+    const bdbi_mtable *t = sh->table;
+    out->seed = t->seed;
+    out->hash = bdbi_mtable_hash(&m->L, t->seed, key);
+    bdbi_mtable_prefetch(t, out->hash);
+}
 
 BDB_API int bdb_map_batch_insert_non_duplicates(bdb_map *m, const void *keys, const void *values,
                                                 size_t n, size_t *dup_index, void *dup_values,
@@ -431,10 +450,24 @@ BDB_API int bdb_map_batch_insert_non_duplicates(bdb_map *m, const void *keys, co
         bdbi_mshard_touch(m, sh);
         uint64_t want = atomic_load_explicit(&sh->count, memory_order_relaxed) + (hi - lo);
         if (want > sh->anticipated) sh->anticipated = want;
-        for (size_t j = lo; j < hi && !rc; j++) {
+        /* grow first to the table the whole group fits in */
+        const bdbi_mtable *t0 = sh->table;
+        if (!t0 || over_load(want, t0->cap)) rc = grow_table(m, s, t0 ? t0->cap : 0);
+        /* A software pipeline: the key BATCH_AHEAD places on is hashed and its
+         * home cell prefetched, and the key twice as far is fetched, so the
+         * misses of many inserts overlap instead of coming one at a time. */
+        bdbi_home ring[BATCH_AHEAD];
+        size_t j = lo;
+        for (size_t a = j; !rc && a < hi && a < j + BATCH_AHEAD; a++)
+            ahead(m, sh, k8 + order[a] * ks, &ring[a % BATCH_AHEAD]);
+        for (; j < hi && !rc; j++) {
             size_t i = order[j];
             const uint8_t *key = k8 + i * ks;
-            int found = put_locked(m, s, key, v8 + i * es, 1, 1, 1, 1, NULL);
+            bdbi_home home = ring[j % BATCH_AHEAD];
+            if (j + 2 * BATCH_AHEAD < hi) __builtin_prefetch(k8 + order[j + 2 * BATCH_AHEAD] * ks);
+            if (j + BATCH_AHEAD < hi)
+                ahead(m, sh, k8 + order[j + BATCH_AHEAD] * ks, &ring[j % BATCH_AHEAD]);
+            int found = put_locked(m, s, key, v8 + i * es, 1, 1, 1, 1, &home, NULL);
             if (found < 0) {
                 rc = found;
             } else if (found) {
