@@ -141,4 +141,12 @@ int bdbi_merge_into(bdb_env *env, const bdbi_merge_src *old_src, const bdbi_merg
                     const bdbi_merge_src *shadow_src, size_t n_shadows, int hot, uint32_t protocol,
                     bdb_bucket_writer *w, bdb_merge_counters *mc, const _Atomic int *stop);
 
+/* gzips the concatenation of the files `paths` (a bucket kept as several
+ * files) into `gz_path` (level 1..9, written atomically). With `expected`,
+ * also checks the record framing and that the bytes hash to it
+ * (BDB_ECORRUPT naming the bucket otherwise, nothing written). */
+int bdbi_bucket_gzip_files(bdb_env *env, const char *const *paths, size_t n,
+                           const uint8_t expected[BDB_HASH_LEN], const char *gz_path, int level,
+                           int fsync);
+
 #endif

@@ -229,28 +229,66 @@ static int gzip_feed(void *ctx, const uint8_t *p, size_t n)
     return deflate_some(g, Z_NO_FLUSH);
 }
 
-BDB_API int bdb_bucket_gzip(bdb_env *env, const char *path, const char *gz_path, int level,
-                            int fsync)
+/* Feeds the gzip stream and, when checking, the framer that hashes the
+ * uncompressed bytes. */
+typedef struct gzip_sink {
+    gzipper *g;
+    framer *f; /* NULL: no check */
+} gzip_sink;
+
+static int gzip_check_feed(void *ctx, const uint8_t *p, size_t n)
+{
+    gzip_sink *k = ctx;
+    int rc = k->f ? framer_feed(k->f, p, n) : 0;
+    return rc ? rc : gzip_feed(k->g, p, n);
+}
+
+int bdbi_bucket_gzip_files(bdb_env *env, const char *const *paths, size_t n,
+                           const uint8_t expected[BDB_HASH_LEN], const char *gz_path, int level,
+                           int fsync)
 {
     if (level < 1 || level > 9) return bdbi_err(BDB_EINVAL, "gzip level %d is not 1..9", level);
     gzipper g;
     memset(&g, 0, sizeof g);
+    framer f = {.label = n ? paths[0] : gz_path};
+    int hashing = 0, rc = 0;
+    if (expected && !(rc = bdbi_sha256_init(&f.sha))) hashing = 1;
+    gzip_sink sink = {&g, hashing ? &f : NULL};
     uint8_t *ibuf = bdbi_malloc(env, BDB_MEM_BUCKET, CHUNK);
     g.obuf = bdbi_malloc(env, BDB_MEM_BUCKET, CHUNK);
-    int rc = ibuf && g.obuf ? 0 : BDB_ENOMEM;
+    if (!rc && (!ibuf || !g.obuf)) rc = BDB_ENOMEM;
     int zinit = 0;
     if (!rc && deflateInit2(&g.z, level, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        rc = bdbi_err(BDB_ENOMEM, "zlib: cannot start deflating %s", path);
+        rc = bdbi_err(BDB_ENOMEM, "zlib: cannot start deflating %s", gz_path);
     zinit = !rc;
     if (!rc) rc = bdbi_file_create(env, gz_path, fsync ? 0 : BDBI_FS_NOSYNC, 0, &g.out);
-    if (!rc) rc = read_chunks(env, path, ibuf, gzip_feed, &g);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = read_chunks(env, paths[i], ibuf, gzip_check_feed, &sink);
     if (!rc) rc = deflate_some(&g, Z_FINISH);
+    if (!rc && hashing) {
+        uint8_t got[BDB_HASH_LEN];
+        hashing = 0;
+        rc = framer_end(&f, got);
+        if (!rc && memcmp(got, expected, BDB_HASH_LEN) != 0) {
+            char name[BDB_BUCKET_NAME_LEN];
+            bdb_bucket_name(expected, name);
+            rc = bdbi_err_at(BDB_ECORRUPT, paths[0], -1,
+                             "the files of bucket %s do not hash to its name", name);
+        }
+    }
     if (!rc)
         rc = bdbi_file_commit(g.out);
     else
         bdbi_file_abort(g.out);
+    if (hashing) bdbi_sha256_discard(&f.sha);
     if (zinit) deflateEnd(&g.z);
-    bdbi_free(env, BDB_MEM_BUCKET, ibuf, CHUNK);
-    bdbi_free(env, BDB_MEM_BUCKET, g.obuf, CHUNK);
+    if (ibuf) bdbi_free(env, BDB_MEM_BUCKET, ibuf, CHUNK);
+    if (g.obuf) bdbi_free(env, BDB_MEM_BUCKET, g.obuf, CHUNK);
     return rc;
+}
+
+BDB_API int bdb_bucket_gzip(bdb_env *env, const char *path, const char *gz_path, int level,
+                            int fsync)
+{
+    return bdbi_bucket_gzip_files(env, &path, 1, NULL, gz_path, level, fsync);
 }
