@@ -16,8 +16,10 @@ static char *slurp(const char *name, size_t *len)
     FILE *f = fopen(path, "rb");
     cr_assert_not_null(f, "%s", path);
     char *buf = malloc(1 << 16);
-    *len = fread(buf, 1, 1 << 16, f);
+    *len = fread(buf, 1, (1 << 16) - 2, f);
     fclose(f);
+    cr_assert_lt(*len, (1 << 16) - 2, "%s is too big for the test", path);
+    buf[*len] = 0;
     cr_assert_gt(*len, 0);
     return buf;
 }
@@ -89,6 +91,73 @@ Test(has, version_2_vector_with_hot_archive)
 }
 
 /* The exact text of each `next` form, as in stellar-core's files. */
+/* stellar-core's own serialize-tests documents (src/history/serialize-tests,
+ * copied verbatim): each parses, has the fields the file says, is written
+ * back byte for byte, and passes the bucket-list rules with every bucket
+ * at version 0 (their era: buckets before protocol 11 have no METAENTRY,
+ * so stellar-core reads 0, and nexts must hold outputs). */
+/* A 63-digit "hash" in stellar-core's v2 document (its last next output) */
+#define BAD_HASH "50abed8a9d86c072cfe8388246b7a378dc355fe996fd7384a5ee57e8da2ad52"
+
+static void stellar_core_case(const char *name, uint32_t version, uint32_t ledger,
+                              const char *server, const char *passphrase)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "serialize-tests/%s", name);
+    size_t len, wlen;
+    char *text = slurp(rel, &len);
+    bdbi_has h;
+    const char *bad = strstr(text, BAD_HASH "\"");
+    if (bad) {
+        /* stellar-core keeps hashes as strings until it uses them, so its
+         * loader passes this one; ours refuses it at once, naming it
+         * (docs/has.md). The rest of the document is checked with the hash
+         * completed to 64 digits. */
+        cr_assert_eq(bdbi_has_parse(env, text, len, &h), BDB_EFORMAT, "%s", name);
+        cr_assert(strstr(bdb_errmsg(), "hotArchiveBuckets[10].next.output"), "%s", bdb_errmsg());
+        size_t at = (size_t)(bad - text) + strlen(BAD_HASH);
+        memmove(text + at + 1, text + at, len - at);
+        text[at] = '0';
+        text[++len] = 0;
+    }
+    cr_assert_eq(bdbi_has_parse(env, text, len, &h), 0, "%s: %s", name, bdb_errmsg());
+    cr_assert_eq(h.version, version, "%s", name);
+    cr_assert_eq(h.current_ledger, ledger, "%s", name);
+    cr_assert_str_eq(h.server, server, "%s", name);
+    if (passphrase)
+        cr_assert_str_eq(h.network_passphrase, passphrase, "%s", name);
+    else
+        cr_assert_null(h.network_passphrase, "%s", name);
+    char *out = write_alloc(&h, &wlen);
+    cr_assert_eq(wlen, len, "%s: written %zu bytes, the file has %zu", name, wlen, len);
+    cr_assert_eq(memcmp(out, text, len), 0, "%s: written text differs", name);
+    free(out);
+    static const uint8_t zero[32];
+    for (int hot = 0; hot <= (version >= 2); hot++) {
+        const bdbi_has_level *lv = hot ? h.hot_archive_buckets : h.current_buckets;
+        uint32_t cv[BDBI_HAS_LEVELS], sv[BDBI_HAS_LEVELS];
+        int ce[BDBI_HAS_LEVELS], se[BDBI_HAS_LEVELS];
+        for (int i = 0; i < BDBI_HAS_LEVELS; i++) {
+            ce[i] = !memcmp(lv[i].curr, zero, 32);
+            se[i] = !memcmp(lv[i].snap, zero, 32);
+            cv[i] = sv[i] = 0;
+        }
+        cr_assert_eq(bdbi_has_validate(&h, hot, cv, sv, ce, se), 0, "%s: %s", name, bdb_errmsg());
+    }
+    bdbi_has_free(env, &h);
+    free(text);
+}
+
+Test(has, stellar_core_serialize_tests)
+{
+    stellar_core_case("stellar-history.livenet.15686975.json", 1, 15686975, "v9.0.1-dirty", NULL);
+    stellar_core_case("stellar-history.testnet.6714239.json", 1, 6714239, "v9.0.1-dirty", NULL);
+    stellar_core_case("stellar-history.testnet.6714239.networkPassphrase.json", 1, 6714239,
+                      "v9.0.1-dirty", "(V) (;,,;) (V)");
+    stellar_core_case("stellar-history.testnet.6714239.networkPassphrase.v2.json", 2, 6714239,
+                      "v9.0.1-dirty", "(V) (;,,;) (V)");
+}
+
 Test(has, next_layouts)
 {
     bdbi_has h;
