@@ -92,7 +92,7 @@ Test(has, version_2_vector_with_hot_archive)
 
 /* The exact text of each `next` form, as in stellar-core's files. */
 /* stellar-core's own serialize-tests documents (src/history/serialize-tests,
- * copied verbatim): each parses, has the fields the file says, is written
+ * copied verbatim into core-has/): each parses, has the fields the file says, is written
  * back byte for byte, and passes the bucket-list rules with every bucket
  * at version 0 (their era: buckets before protocol 11 have no METAENTRY,
  * so stellar-core reads 0, and nexts must hold outputs). */
@@ -103,7 +103,7 @@ static void stellar_core_case(const char *name, uint32_t version, uint32_t ledge
                               const char *server, const char *passphrase)
 {
     char rel[256];
-    snprintf(rel, sizeof rel, "serialize-tests/%s", name);
+    snprintf(rel, sizeof rel, "core-has/%s", name);
     size_t len, wlen;
     char *text = slurp(rel, &len);
     bdbi_has h;
@@ -150,12 +150,12 @@ static void stellar_core_case(const char *name, uint32_t version, uint32_t ledge
 
 Test(has, stellar_core_serialize_tests)
 {
-    stellar_core_case("stellar-history.livenet.15686975.json", 1, 15686975, "v9.0.1-dirty", NULL);
-    stellar_core_case("stellar-history.testnet.6714239.json", 1, 6714239, "v9.0.1-dirty", NULL);
-    stellar_core_case("stellar-history.testnet.6714239.networkPassphrase.json", 1, 6714239,
-                      "v9.0.1-dirty", "(V) (;,,;) (V)");
-    stellar_core_case("stellar-history.testnet.6714239.networkPassphrase.v2.json", 2, 6714239,
-                      "v9.0.1-dirty", "(V) (;,,;) (V)");
+    stellar_core_case("livenet.15686975.json", 1, 15686975, "v9.0.1-dirty", NULL);
+    stellar_core_case("testnet.6714239.json", 1, 6714239, "v9.0.1-dirty", NULL);
+    stellar_core_case("testnet.6714239.passphrase.json", 1, 6714239, "v9.0.1-dirty",
+                      "(V) (;,,;) (V)");
+    stellar_core_case("testnet.6714239.passphrase.v2.json", 2, 6714239, "v9.0.1-dirty",
+                      "(V) (;,,;) (V)");
 }
 
 Test(has, next_layouts)
