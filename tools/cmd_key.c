@@ -14,7 +14,7 @@ int cmd_key_main(int argc, char **argv)
     char err[1024];
     if (cli_parse_key(argv[1], &key, &len, err, sizeof err)) {
         cli_err("key", "%s", err);
-        return 1;
+        return 2;
     }
     char *json = NULL, *b64 = malloc(CLI_B64_LEN(len)), probe[1];
     (void)bdb_ledger_key_json(key, len, probe, sizeof probe, &need);
