@@ -174,7 +174,9 @@ static int help_main(int argc, char **argv)
         return 0;
     }
     if (argc > 2) return cli_usage_error("help", "one COMMAND at most");
-    const cli_command *c = cli_find(argv[1]);
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h")) name = "help";
+    const cli_command *c = cli_find(name);
     if (!c) {
         fprintf(stderr, "bucketdb: unknown command '%s'\n", argv[1]);
         overview(stderr);

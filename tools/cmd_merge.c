@@ -134,8 +134,10 @@ int cmd_merge_main(int argc, char **argv)
     in[0].arg = argv[optind];
     in[1].arg = argv[optind + 1];
 
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        cli_err("merge", "%s: cannot create the directory: %s", dir, strerror(errno));
+    struct stat st;
+    if (mkdir(dir, 0777) != 0 && (errno != EEXIST || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        cli_err("merge", "%s: cannot create the output directory: %s", dir,
+                strerror(errno == EEXIST ? ENOTDIR : errno));
         return 1;
     }
     bdb_env *env = NULL;
