@@ -9,6 +9,7 @@ batch vectors. Python 3 standard library only.
   cli_facts.py records BUCKET        one line per record: type, base64 of its arm
   cli_facts.py strkey-check LEDGER_JSON    our StrKey encoder against stellar-base's
   cli_facts.py accounts JSONL        live accounts after the batches, as JSON
+  cli_facts.py code JSONL            CONTRACT_CODE after the batches, live and hot
   cli_facts.py trustline-keys LEDGER_JSON  short-form JSON of each trustline key
 """
 import base64
@@ -19,6 +20,8 @@ import struct
 import sys
 
 RECORD_TYPES = {-1: "METAENTRY", 0: "LIVEENTRY", 1: "DEADENTRY", 2: "INITENTRY"}
+# after a METAENTRY whose BucketMetadata ext v1 says HOT_ARCHIVE (1)
+HOT_TYPES = {-1: "HOT_ARCHIVE_METAENTRY", 0: "HOT_ARCHIVE_ARCHIVED", 1: "HOT_ARCHIVE_LIVE"}
 ENTRY_TYPES = ["ACCOUNT", "TRUSTLINE", "OFFER", "DATA", "CLAIMABLE_BALANCE", "LIQUIDITY_POOL",
                "CONTRACT_DATA", "CONTRACT_CODE", "CONFIG_SETTING", "TTL"]
 
@@ -40,13 +43,22 @@ def i32(b, off):
     return struct.unpack(">i", b[off:off + 4])[0]
 
 
+def is_hot(data):
+    """BucketMetadata: ledgerVersion, then ext: 1 -> BucketListType."""
+    for _, body in records(data):
+        return i32(body, 0) == -1 and len(body) >= 16 and i32(body, 8) == 1 and i32(body, 12) == 1
+    return False
+
+
 def count(path):
     data = open(path, "rb").read()
+    hot = is_hot(data)
+    names = HOT_TYPES if hot else RECORD_TYPES
     out = {"records": 0, "bytes": len(data), "hash": hashlib.sha256(data).hexdigest(),
-           "protocol": 0, "record_types": {}, "entry_types": {}, "all_types": {}}
+           "protocol": 0, "hot": hot, "record_types": {}, "entry_types": {}, "all_types": {}}
     for _, body in records(data):
         t = i32(body, 0)
-        name = RECORD_TYPES[t]
+        name = names[t]
         out["records"] += 1
         rt = out["record_types"].setdefault(name, {"records": 0, "bytes": 0})
         rt["records"] += 1
@@ -54,12 +66,13 @@ def count(path):
         if t == -1:
             out["protocol"] = struct.unpack(">I", body[4:8])[0]
             continue
-        # LIVE/INIT: type, lastModifiedLedgerSeq, LedgerEntry.data type;
-        # DEAD: type, LedgerKey type
-        et = ENTRY_TYPES[i32(body, 8) if t != 1 else i32(body, 4)]
+        # entries (LIVE, INIT, hot ARCHIVED): type, lastModifiedLedgerSeq,
+        # LedgerEntry.data type; tombstones (DEAD, hot LIVE): type, LedgerKey type
+        tomb = t == 1  # DEADENTRY and HOT_ARCHIVE_LIVE are both 1
+        et = ENTRY_TYPES[i32(body, 8) if not tomb else i32(body, 4)]
         a = out["all_types"].setdefault(et, 0)
         out["all_types"][et] = a + 1
-        if t in (0, 2):
+        if not tomb:
             e = out["entry_types"].setdefault(et, {"records": 0, "bytes": 0})
             e["records"] += 1
             e["bytes"] += len(body) + 4
@@ -82,9 +95,11 @@ def main():
     if cmd == "count":
         print(json.dumps(count(arg), sort_keys=True))
     elif cmd == "records":
-        for off, body in records(open(arg, "rb").read()):
+        data = open(arg, "rb").read()
+        names = HOT_TYPES if is_hot(data) else RECORD_TYPES
+        for off, body in records(data):
             t = i32(body, 0)
-            print(off, RECORD_TYPES[t], base64.b64encode(body[4:]).decode())
+            print(off, names[t], base64.b64encode(body[4:]).decode())
     elif cmd == "strkey-check":
         d = json.load(open(arg))
         n = 0
@@ -111,6 +126,35 @@ def main():
                 if i32(k, 0) == 0:
                     state[k[8:40]] = None
         print(json.dumps({account_strkey(k): v for k, v in sorted(state.items())}))
+    elif cmd == "code":
+        # CONTRACT_CODE after the batches, by hash: the newest live entry
+        # (None when deleted) and the hot archive's (None when restored)
+        def code_hash(e):
+            # ContractCodeEntry: ext (v0: void; v1: ExtensionPoint +
+            # ContractCodeCostInputs, 4 + 44 bytes), then the hash
+            return e[12:44] if i32(e, 8) == 0 else e[60:92]
+        live, hot = {}, {}
+        for line in open(arg):
+            b = json.loads(line)
+            for f in ("init", "live"):
+                for x in b.get(f, []):
+                    e = base64.b64decode(x)
+                    if i32(e, 4) == 7:
+                        live[code_hash(e)] = x
+            for x in b.get("dead", []):
+                k = base64.b64decode(x)
+                if i32(k, 0) == 7:
+                    live[k[4:36]] = None
+            for x in b.get("hot_archived", []):
+                e = base64.b64decode(x)
+                if i32(e, 4) == 7:
+                    hot[code_hash(e)] = x
+            for x in b.get("hot_restored", []):
+                k = base64.b64decode(x)
+                if i32(k, 0) == 7:
+                    hot[k[4:36]] = None
+        print(json.dumps({h.hex(): {"live": live.get(h), "hot": hot.get(h)}
+                          for h in sorted(set(live) | set(hot))}))
     elif cmd == "trustline-keys":
         d = json.load(open(arg))
         for e in d["entries"]:

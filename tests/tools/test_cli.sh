@@ -385,5 +385,66 @@ check "the store still replays on from ledger 521 with the model's hashes" sh -c
     '$bin' replay --no-fsync --levels --dir store p2.jsonl >r2.out &&
     awk '\$1 >= 521 && NF == 2 { s = 1 } \$1 > 560 && NF == 2 { s = 0 } s' '$vec/batches/mix-a.expected' | cmp - r2.out"
 
+# ---- the hot archive: mix-a to ledger 996 (hot batches from 778) ----
+head -n 996 "$vec/batches/mix-a.jsonl" >p996.jsonl
+"$bin" replay --no-fsync --dir hot p996.jsonl >/dev/null 2>"$tmp/err"
+"$bin" stats --json hot >hot0.json 2>"$tmp/err"
+hh() { python3 -c "import json; print(json.load(open('$1'))['hot']['levels'][$2]['$3']['hash'])"; }
+hc1=$(hh hot0.json 1 curr)
+hs0=$(hh hot0.json 0 snap)
+mkdir hbk
+cp "hot/bucket-$hc1.xdr" "hot/bucket-$hs0.xdr" hbk/
+$facts count "hbk/bucket-$hc1.xdr" >hfacts.json
+"$bin" inspect --json "hbk/bucket-$hc1.xdr" >hinspect.json
+check "inspect of a hot-archive bucket: its list, record types and counts are the decoder's" python3 -c "
+import json
+i = json.load(open('hinspect.json')); f = json.load(open('hfacts.json'))
+assert f['hot'] and i['list'] == 'hot-archive' and i['hash'] == f['hash'] and i['records'] == f['records']
+assert set(i['record_types']) == {'HOT_ARCHIVE_METAENTRY', 'HOT_ARCHIVE_ARCHIVED', 'HOT_ARCHIVE_LIVE'}
+for k, v in i['record_types'].items(): assert v == f['record_types'].get(k, {'records': 0, 'bytes': 0}), k
+for k, v in i['entry_types'].items(): assert v == f['entry_types'].get(k, {'records': 0, 'bytes': 0}), k
+assert f['record_types']['HOT_ARCHIVE_ARCHIVED']['records'] > 0"
+"$bin" dump "hbk/bucket-$hc1.xdr" >hdump.jsonl
+$facts records "hbk/bucket-$hc1.xdr" >hrecords.txt
+check "dump of a hot-archive bucket: records as decoded, entries archived and keys restored by the batches" python3 -c "
+import json
+arch, rest = set(), set()
+for l in open('p996.jsonl'):
+    b = json.loads(l); arch.update(b.get('hot_archived', [])); rest.update(b.get('hot_restored', []))
+d = [json.loads(l) for l in open('hdump.jsonl')]
+r = [l.split() for l in open('hrecords.txt')]
+assert len(d) == len(r)
+for x, (off, t, b64) in zip(d, r):
+    assert x['offset'] == int(off) and x['type'] == t
+    if t == 'HOT_ARCHIVE_ARCHIVED': assert x['entry'] == b64 and b64 in arch
+    if t == 'HOT_ARCHIVE_LIVE': assert x['key_xdr'] == b64 and b64 in rest"
+$facts code p996.jsonl >code.json
+check "get and get --hot find contract code as the batches left it in the live and hot lists" python3 -c "
+import json, subprocess
+st = json.load(open('code.json'))
+assert sum(1 for v in st.values() if v['hot']) >= 10 and sum(1 for v in st.values() if v['live']) >= 3
+for h, v in st.items():
+    for hot in ('hot', 'live'):
+        r = subprocess.run(['$bin', 'get'] + (['--hot'] if hot == 'hot' else []) +
+                           ['hot', json.dumps({'contractCode': {'hash': h}})], capture_output=True, text=True)
+        if v[hot]:
+            assert r.returncode == 0, (h, hot, r.stderr)
+            g = json.loads(r.stdout); assert g['entry'] == v[hot], (h, hot)
+            assert g['type'] == ('HOT_ARCHIVE_ARCHIVED' if hot == 'hot' else g['type'])
+        else:
+            assert r.returncode == 1, (h, hot)"
+# level 1's hot merge started at 996 is committed at 998: the replayed
+# store's curr of hot level 1 then is that merge's output
+"$bin" merge --json "hbk/bucket-$hc1.xdr" "hbk/bucket-$hs0.xdr" --level 1 --protocol 23 -o hmerged >hmerge.json 2>"$tmp/err"
+sed -n 997,998p "$vec/batches/mix-a.jsonl" >p998.jsonl
+"$bin" replay --no-fsync --dir hot p998.jsonl >/dev/null 2>"$tmp/err"
+"$bin" stats --json hot >hot1.json 2>"$tmp/err"
+check "a hot-archive merge into level 1 equals the store's own merge (curr of hot level 1 at 998)" python3 -c "
+import json
+m = json.load(open('hmerge.json')); s = json.load(open('hot1.json'))
+assert m['hash'] == s['hot']['levels'][1]['curr']['hash'] and m['records'] > 1, (m, s['hot']['levels'][1])"
+status 1 "merge of a live and a hot-archive bucket" "$bin" merge "bk/$L2" "hbk/bucket-$hs0.xdr" --level 1 --protocol 23 -o merged6
+check "... naming both kinds" grep -q "hot-archive" "$tmp/err"
+
 echo "1..$n"
 exit $fail
