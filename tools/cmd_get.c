@@ -110,8 +110,9 @@ int cmd_get_main(int argc, char **argv)
         if (rc < 0)
             cli_err("get", "%s", bdb_errmsg());
         else if (rc == 0)
-            cli_err("get", "not found: no live entry of this key in the %s list",
-                    hot ? "hot archive" : "live");
+            cli_err("get", "not found: %s",
+                    hot ? "no archived entry of this key in the hot archive list"
+                        : "no live entry of this key in the live list");
         else
             status = print_entry(v, key, klen, hot, &e);
         bdb_list_view_release(v);

@@ -172,7 +172,12 @@ int cmd_merge_main(int argc, char **argv)
         bdb_bucket_info out;
         if (bdb_bucket_merge(env, dir, in[0].path, in[1].path, ns ? shadows : NULL, ns, &o, &out,
                              NULL)) {
-            cli_err("merge", "%s", bdb_errmsg());
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", bdb_errmsg());
+            cli_err("merge", "%s", msg);
+            for (size_t k = 0; k < n_in; k++)
+                if (in[k].tmp[0] && strstr(msg, in[k].tmp))
+                    cli_err("merge", "(%s is the decompressed copy of %s)", in[k].tmp, in[k].arg);
             status = 1;
         } else {
             print_result(dir, &out, json);
