@@ -121,8 +121,8 @@ const cli_command cli_commands[] = {
      "store only; pending merges restart and are stopped again at exit, the\n"
      "committed state does not change) and looks KEY up (see `bucketdb help key`)\n"
      "at its last ledger. Prints the newest live entry as one JSON object:\n"
-     "  {\"key\":{...},\"type\":\"LIVEENTRY\",\"level\":L,\"bucket\":\"curr\",\n"
-     "   \"last_modified\":N,\"entry\":\"<base64 LedgerEntry XDR>\",\"json\":{...}}\n"
+     "  {\"key\":{...},\"ledger\":N,\"type\":\"LIVEENTRY\",\"level\":L,\"bucket\":\"curr\",\n"
+     "   \"last_modified\":M,\"entry\":\"<base64 LedgerEntry XDR>\",\"json\":{...}}\n"
      "  --hot   look in the hot archive list (archived entries) instead\n" STORE_OPTIONS
      "Exit status 1 if the key has no live entry (never written, or deleted).\n",
      cmd_get_main},
