@@ -362,9 +362,17 @@ check "index --cutoff-mb 0: an index file written for every level bucket" sh -c 
     for h in $levels; do
         grep -q \"^wrote  *bucket-\$h.index \" idx1.txt && [ -s store/bucket-\$h.index ] || exit 1
     done; grep -q ' 0 failed\$' idx1.txt"
-"$bin" index --cutoff-mb 0 store >idx2.txt 2>"$tmp/err"
-check "a second run keeps them" sh -c "
-    for h in $levels; do grep -q \"^kept  *bucket-\$h.index \" idx2.txt || exit 1; done"
+"$bin" index --cutoff-mb 0 store >idx2.txt 2>idx2.err
+check "a second run keeps them, and prints nothing on a piped stderr" sh -c "
+    for h in $levels; do grep -q \"^kept  *bucket-\$h.index \" idx2.txt || exit 1; done
+    [ ! -s idx2.err ]"
+check "index draws a progress bar when stderr is a terminal" python3 -c "
+import os, pty, subprocess
+m, s = pty.openpty()
+p = subprocess.run(['$bin', 'index', '--cutoff-mb', '0', 'store'], stdout=subprocess.DEVNULL, stderr=s)
+os.close(s)
+out = os.read(m, 65536).decode()
+assert p.returncode == 0 and 'index [' in out and '100%' in out, out"
 h2=$(level_hash mix-a 520 2 2)
 printf 'not an index' >"store/bucket-$h2.index"
 "$bin" index --cutoff-mb 0 store >idx3.txt 2>"$tmp/err"
