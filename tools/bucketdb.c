@@ -182,8 +182,12 @@ static int help_main(int argc, char **argv)
         overview(stderr);
         return 2;
     }
-    fputs(c->usage, stdout);
-    return 0;
+    if (c->usage) {
+        fputs(c->usage, stdout);
+        return 0;
+    }
+    char *av[] = {(char *)c->name, "--help", NULL};
+    return c->main(2, av);
 }
 
 static int version_main(int argc, char **argv)
@@ -209,7 +213,7 @@ int main(int argc, char **argv)
         overview(stderr);
         return 2;
     }
-    if (c->main != help_main && cli_wants_help(argc - 1, argv + 1)) {
+    if (c->usage && c->main != help_main && cli_wants_help(argc - 1, argv + 1)) {
         fputs(c->usage, stdout);
         return 0;
     }

@@ -21,8 +21,10 @@
 
 typedef struct cli_command {
     const char *name;
-    const char *summary;                /* one line, for `bucketdb help` */
-    const char *usage;                  /* synopsis and options, for `bucketdb help CMD` */
+    const char *summary; /* one line, for `bucketdb help` */
+    /* synopsis and options, for `bucketdb help CMD` and `CMD --help`; NULL
+     * for a command that prints its own usage when given --help */
+    const char *usage;
     int (*main)(int argc, char **argv); /* argv[0] is the command name */
 } cli_command;
 
@@ -30,7 +32,7 @@ extern const cli_command cli_commands[];
 extern const size_t cli_n_commands;
 
 /* Adding a command: one entry in cli_commands (bucketdb.c) and its main
- * declared here. */
+ * declared here (and its file in Makefile.am). */
 int demo_main(int argc, char **argv);
 int replay_main(int argc, char **argv);
 int cmd_inspect_main(int argc, char **argv);
