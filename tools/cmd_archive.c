@@ -2,15 +2,15 @@
  * archive's checkpoint, and a checkpoint from a store. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bucketdb/archive.h"
 #include "bucketdb/bucketdb.h"
 #include "bucketdb/list.h"
-#include "cmd_archive.h"
+#include "cli.h"
 #include "hex.h"
 
 static const char import_usage[] =
@@ -31,13 +31,31 @@ static const char publish_usage[] =
     "  its HAS as history/ww/xx/yy/history-<ledger>.json and\n"
     "  .well-known/stellar-history.json. --passphrase is needed from protocol 23.\n";
 
-/* A one-line progress report on a terminal; nothing when stderr is not one. */
+/* The library reports progress from its fetching threads: one bar, one
+ * phase at a time, behind a lock. */
+typedef struct arch_progress {
+    pthread_mutex_t mu;
+    cli_progress bar;
+    char phase[16];
+} arch_progress;
+
 static void progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
 {
-    (void)ctx;
-    if (!isatty(STDERR_FILENO)) return;
-    fprintf(stderr, "\r%-8s %llu/%llu", phase, (unsigned long long)done, (unsigned long long)total);
-    if (done == total) fputc('\n', stderr);
+    arch_progress *a = ctx;
+    pthread_mutex_lock(&a->mu);
+    if (strcmp(a->phase, phase) != 0) {
+        if (a->phase[0]) cli_progress_end(&a->bar);
+        snprintf(a->phase, sizeof a->phase, "%s", phase);
+        cli_progress_start(&a->bar, a->phase, total);
+    }
+    cli_progress_set(&a->bar, done);
+    pthread_mutex_unlock(&a->mu);
+}
+
+static void progress_end(arch_progress *a)
+{
+    if (a->phase[0]) cli_progress_end(&a->bar);
+    pthread_mutex_destroy(&a->mu);
 }
 
 static int need_arg(int i, int argc, const char *cmd, const char *opt)
@@ -101,7 +119,9 @@ int import_main(int argc, char **argv)
     } else if (!a.get) {
         a.root = archive;
     }
+    arch_progress ap = {.mu = PTHREAD_MUTEX_INITIALIZER};
     a.progress = progress;
+    a.progress_ctx = &ap;
     bdb_env_options eo;
     bdb_env_options_init(&eo);
     bdb_env *env;
@@ -111,6 +131,7 @@ int import_main(int argc, char **argv)
     }
     bdb_list *l;
     int rc = bdb_archive_import(env, &a, (uint32_t)ledger, dir, &lo, &l);
+    progress_end(&ap);
     if (rc) {
         fprintf(stderr, "bucketdb import: %s\n", bdb_errmsg());
     } else {
@@ -165,7 +186,9 @@ int publish_main(int argc, char **argv)
         fprintf(stderr, "bucketdb publish: DIR and --store are required\n%s", publish_usage);
         return 2;
     }
+    arch_progress ap = {.mu = PTHREAD_MUTEX_INITIALIZER};
     po.progress = progress;
+    po.progress_ctx = &ap;
     bdb_env_options eo;
     bdb_env_options_init(&eo);
     bdb_env *env;
@@ -179,6 +202,7 @@ int publish_main(int argc, char **argv)
         fprintf(stderr, "bucketdb publish: %s\n", bdb_errmsg());
     } else {
         rc = bdb_archive_publish(l, out, &po);
+        progress_end(&ap);
         if (rc)
             fprintf(stderr, "bucketdb publish: %s\n", bdb_errmsg());
         else {

@@ -6,7 +6,7 @@
  * readers, and ends with the environment's statistics as JSON. */
 #include "config.h"
 
-#include "demo.h"
+#include "cli.h"
 #include "hex.h"
 
 #include <dirent.h>

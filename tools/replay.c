@@ -4,9 +4,7 @@
  * differential tests. */
 #include "config.h"
 
-#include "replay.h"
-
-#include "hex.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -17,37 +15,6 @@
 
 #include "bucketdb/bucketdb.h"
 #include "bucketdb/list.h"
-
-static int b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-/* Strict base64 (padding required); returns the length or -1. */
-static long b64decode(const char *s, size_t n, uint8_t *out)
-{
-    if (n % 4) return -1;
-    long o = 0;
-    for (size_t i = 0; i < n; i += 4) {
-        int v[4];
-        for (int j = 0; j < 4; j++) {
-            v[j] = s[i + j] == '=' ? -2 : b64val((unsigned char)s[i + j]);
-            if (v[j] == -1) return -1;
-        }
-        if (v[0] < 0 || v[1] < 0) return -1;
-        if ((v[2] == -2 || v[3] == -2) && i + 4 != n) return -1;
-        if (v[2] == -2 && v[3] != -2) return -1;
-        out[o++] = (uint8_t)(v[0] << 2 | v[1] >> 4);
-        if (v[2] >= 0) out[o++] = (uint8_t)(v[1] << 4 | v[2] >> 2);
-        if (v[3] >= 0) out[o++] = (uint8_t)(v[2] << 6 | v[3]);
-    }
-    return o;
-}
 
 typedef struct arr {
     bdb_bytes *v;
@@ -94,7 +61,7 @@ static int get_arr(json_t *o, const char *field, arr *a, int *present, uint32_t 
     size_t pos = 0;
     for (size_t i = 0; i < n; i++) {
         json_t *s = json_array_get(j, i);
-        long len = b64decode(json_string_value(s), json_string_length(s), a->data + pos);
+        long len = cli_b64decode(json_string_value(s), json_string_length(s), a->data + pos);
         if (len < 0) {
             fprintf(stderr, "bucketdb replay: ledger %u: %s[%zu] is not base64\n", ledger, field,
                     i);
@@ -110,15 +77,7 @@ static int get_arr(json_t *o, const char *field, arr *a, int *present, uint32_t 
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: bucketdb replay [--dir DIR] [--shards N] [--boundary-seed S] [--levels]\n"
-            "                       [--no-fsync] [--split-bytes N] [--has OUT.json]\n"
-            "                       [--assume HAS.json --bucket-dir DIR] [FILE]\n"
-            "Reads one ledger per line of FILE (or stdin) as JSON:\n"
-            "  {\"ledger\": L, \"protocol\": P, \"init\": [b64 LedgerEntry...], \"live\": [...],\n"
-            "   \"dead\": [b64 LedgerKey...], \"hot_archived\": [...], \"hot_restored\": [...]}\n"
-            "applies it and prints \"<ledger> <bucketListHash>\"; --levels adds the live\n"
-            "list's \"  L<i> <curr> <snap>\" lines.\n");
+    cli_usage(out, "replay");
 }
 
 static int cmp40(const void *a, const void *b)

@@ -1,6 +1,6 @@
-/* JSON rendering of ledger keys for tools, driven by the same schema
- * tables as validation. Keys are validated first, so the renderer walks
- * input that is known to be well formed. */
+/* JSON rendering of ledger keys (and, for tools, of any schema type),
+ * driven by the same schema tables as validation. Values are validated
+ * first, so the renderer walks input that is known to be well formed. */
 #include "config.h"
 
 #include <stdio.h>
@@ -198,13 +198,14 @@ static void render(const uint8_t *p, size_t *pos, const bdbi_xtype *t, jout *o)
     }
 }
 
-BDB_API int bdb_ledger_key_json(const void *key, size_t len, char *out, size_t cap, size_t *out_len)
+int bdbi_xdr_json(const bdbi_xtype *t, const void *buf, size_t len, char *out, size_t cap,
+                  size_t *out_len)
 {
-    int rc = bdb_ledger_key_check(key, len);
+    int rc = bdbi_check(t, buf, len, t->name, 0);
     if (rc) return rc;
     jout o = {out, 0, cap};
     size_t pos = 0;
-    render(key, &pos, &bdbi_xt_ledger_key, &o);
+    render(buf, &pos, t, &o);
     put(&o, "", 1); /* the terminating NUL */
     *out_len = o.len;
     if (o.len > cap) {
@@ -213,4 +214,9 @@ BDB_API int bdb_ledger_key_json(const void *key, size_t len, char *out, size_t c
                         o.len);
     }
     return 0;
+}
+
+BDB_API int bdb_ledger_key_json(const void *key, size_t len, char *out, size_t cap, size_t *out_len)
+{
+    return bdbi_xdr_json(&bdbi_xt_ledger_key, key, len, out, cap, out_len);
 }

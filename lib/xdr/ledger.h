@@ -51,6 +51,13 @@ static inline int bdbi_record_is_key(int hot, int32_t type)
 int bdbi_record_sort_key(int hot, int32_t type, const uint8_t *body, size_t len, const char *label,
                          int64_t base, bdbi_sk_out *sk);
 
+/* Renders buf[0..len), exactly one valid value of type t, as one line of
+ * JSON in bdb_ledger_key_json's conventions (tools print whole entries
+ * with it). BDB_EFORMAT for invalid input; a too-small buffer gives
+ * BDB_EINVAL with the needed size (including the NUL) in *out_len. */
+int bdbi_xdr_json(const bdbi_xtype *t, const void *buf, size_t len, char *out, size_t cap,
+                  size_t *out_len);
+
 /* bdb_record_parse() with a label and base offset for errors. */
 int bdbi_record_parse(const uint8_t *p, size_t len, int hot, const char *label, int64_t base,
                       bdb_record *out);
