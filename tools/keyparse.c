@@ -19,7 +19,6 @@
 
 #include "bucketdb/ledger.h"
 #include "cli.h"
-#include "strkey.h"
 #include "xdr/stellar_types.h"
 #include "xdr/strkey.h"
 
@@ -79,7 +78,7 @@ static int put64(enc *e, uint64_t v)
 static int put_account(enc *e, json_t *v, const char *what)
 {
     uint8_t k[32];
-    if (!json_is_string(v) || cli_strkey_account(json_string_value(v), k))
+    if (!json_is_string(v) || bdbi_strkey_account(json_string_value(v), k))
         return fail(e, "%s: expected an account ID (G... StrKey)", what);
     return put32(e, 0) || put(e, k, 32);
 }
@@ -165,7 +164,7 @@ static int put_scaddress(enc *e, const char *s)
     uint8_t p[64];
     int v;
     size_t n;
-    if (cli_strkey_decode(s, &v, p, sizeof p, &n))
+    if (bdbi_strkey_decode(s, &v, p, sizeof p, &n))
         return fail(e, "SCAddress: '%s' is not a valid StrKey", s);
     if (v == BDBI_STRKEY_ACCOUNT && n == 32) return put32(e, 0) || put32(e, 0) || put(e, p, 32);
     if (v == BDBI_STRKEY_CONTRACT && n == 32) return put32(e, 1) || put(e, p, 32);

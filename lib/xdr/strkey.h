@@ -23,4 +23,13 @@ enum {
 /* Writes the StrKey of `payload` (n <= 40 bytes) NUL-terminated to out. */
 void bdbi_strkey_encode(int version, const uint8_t *payload, size_t n, char out[BDBI_STRKEY_MAX]);
 
+/* Decodes the StrKey s: stores its version byte and payload (at most `cap`
+ * bytes) and the payload's length. Returns 0, or -1 for a bad character,
+ * length, checksum or non-zero padding bits (only the canonical string of
+ * a key decodes). */
+int bdbi_strkey_decode(const char *s, int *version, uint8_t *payload, size_t cap, size_t *n);
+
+/* Decodes an account ID G... into its 32-byte ed25519 key; 0 or -1. */
+int bdbi_strkey_account(const char *s, uint8_t key[32]);
+
 #endif
