@@ -501,3 +501,16 @@ int bdbi_has_validate(const bdbi_has *h, int hot, const uint32_t curr_ver[BDBI_H
     }
     return 0;
 }
+
+void bdbi_has_prepare_for_publish(bdbi_has_level lv[BDBI_HAS_LEVELS],
+                                  const uint32_t snap_ver[BDBI_HAS_LEVELS])
+{
+    for (int i = 1; i < BDBI_HAS_LEVELS; i++) {
+        bdbi_has_next *n = &lv[i].next;
+        if (n->state == BDBI_FB_CLEAR) continue;
+        if (snap_ver[i - 1] >= 12)
+            n->state = BDBI_FB_CLEAR;
+        else if (n->state == BDBI_FB_INPUTS)
+            n->state = BDBI_FB_OUTPUT;
+    }
+}

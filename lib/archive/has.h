@@ -114,4 +114,13 @@ int bdbi_has_validate(const bdbi_has *h, int hot, const uint32_t curr_ver[BDBI_H
                       const uint32_t snap_ver[BDBI_HAS_LEVELS],
                       const int curr_empty[BDBI_HAS_LEVELS], const int snap_empty[BDBI_HAS_LEVELS]);
 
+/* stellar-core's prepareForPublish on one list's nexts, levels 1..10: a
+ * next is cleared when the level above's snap (its protocol in
+ * snap_ver[i - 1], 0 when empty) is 12 or later, since the merge is then
+ * redone from that snap; otherwise a merge still given by its inputs
+ * becomes a resolved one (state 1; filling its output hash is the
+ * caller's). Level 0's next is left as it is (it must be clear). */
+void bdbi_has_prepare_for_publish(bdbi_has_level lv[BDBI_HAS_LEVELS],
+                                  const uint32_t snap_ver[BDBI_HAS_LEVELS]);
+
 #endif

@@ -125,14 +125,7 @@ static int assume_list(bdb_list *l, const bdbi_has_level *hl, bdbi_llist *list,
          * prepareForPublish cleared (snap >= 12) or resolved (< 12); a
          * store's own HAS keeps merges in flight as their inputs (H13), so
          * they are judged as what publishing would make of them */
-        bdbi_has_level *v = list->hot ? h.hot_archive_buckets : h.current_buckets;
-        for (int i = 1; i < BDB_LIST_LEVELS; i++) {
-            if (v[i].next.state == BDBI_FB_CLEAR) continue;
-            if (sv[i - 1] >= BDB_PROTOCOL_NO_SHADOWS)
-                v[i].next.state = BDBI_FB_CLEAR;
-            else if (v[i].next.state == BDBI_FB_INPUTS)
-                v[i].next.state = BDBI_FB_OUTPUT;
-        }
+        bdbi_has_prepare_for_publish(list->hot ? h.hot_archive_buckets : h.current_buckets, sv);
         rc = bdbi_has_validate(&h, list->hot, cv, sv, ce, se);
     }
     uint32_t ledger = l->ledger;

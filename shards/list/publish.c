@@ -63,21 +63,23 @@ static int put_bucket(bdb_list *l, const char *root, const bdbi_lbucket *b,
     return rc;
 }
 
-/* prepareForPublish on one list of the parsed HAS, and the buckets it then
- * names into v (deduplicated by pointer: a bucket is registered once). */
-static int prepare(bdb_list *l, const bdbi_llist *list, bdbi_has_level *hl, const bdbi_lbucket **v,
-                   size_t *n)
+/* prepareForPublish on one list of the parsed HAS (bdbi_has_prepare_for_
+ * publish), and the buckets it then names into v (deduplicated by
+ * pointer: a bucket is registered once). */
+static int prepare(const bdbi_llist *list, bdbi_has_level *hl, const bdbi_lbucket **v, size_t *n)
 {
+    uint32_t sv[BDB_LIST_LEVELS];
+    for (int i = 0; i < BDB_LIST_LEVELS; i++) {
+        const bdbi_lbucket *s = list->levels[i].snap;
+        sv[i] = s ? s->protocol : 0;
+        if (hl[i].next.state == BDBI_FB_INPUTS)
+            return bdbi_err(BDB_EINTERNAL, "level %d: a merge still in flight after waiting", i);
+    }
+    bdbi_has_prepare_for_publish(hl, sv);
     for (int i = 0; i < BDB_LIST_LEVELS; i++) {
         const bdbi_level *lv = &list->levels[i];
         const bdbi_lbucket *named[3] = {lv->curr, lv->snap, NULL};
-        bdbi_has_next *nx = &hl[i].next;
-        const bdbi_lbucket *prev = i ? list->levels[i - 1].snap : NULL;
-        if (i == 0 || (prev && prev->protocol >= BDB_PROTOCOL_NO_SHADOWS)) {
-            nx->state = BDBI_FB_CLEAR; /* merges are redone from the snap */
-        } else if (nx->state == BDBI_FB_INPUTS) {
-            return bdbi_err(BDB_EINTERNAL, "level %d: a merge still in flight after waiting", i);
-        } else if (nx->state == BDBI_FB_OUTPUT && lv->next) {
+        if (hl[i].next.state == BDBI_FB_OUTPUT && lv->next) {
             int fin;
             named[2] = bdbi_pmerge_output(lv->next, &fin);
         }
@@ -88,7 +90,6 @@ static int prepare(bdb_list *l, const bdbi_llist *list, bdbi_has_level *hl, cons
             if (j == *n) v[(*n)++] = named[k];
         }
     }
-    (void)l;
     return 0;
 }
 
@@ -118,8 +119,8 @@ BDB_API int bdb_archive_publish(bdb_list *l, const char *archive_dir,
     bdbi_free(l->env, BDB_MEM_ARCHIVE, json, need);
     const bdbi_lbucket *v[4 * BDB_LIST_LEVELS * 2];
     size_t n = 0;
-    if (!rc) rc = prepare(l, &l->live, h.current_buckets, v, &n);
-    if (!rc && h.version >= 2) rc = prepare(l, &l->hot, h.hot_archive_buckets, v, &n);
+    if (!rc) rc = prepare(&l->live, h.current_buckets, v, &n);
+    if (!rc && h.version >= 2) rc = prepare(&l->hot, h.hot_archive_buckets, v, &n);
     for (size_t i = 0; !rc && i < n; i++) {
         rc = put_bucket(l, archive_dir, v[i], opts);
         if (opts->progress) opts->progress(opts->progress_ctx, "publish", i + 1, n);
