@@ -16,14 +16,8 @@
 /* mix-a: protocols 10, 11, 12, 23 (hot archive from 778) and 25 */
 static void archive_setup(void)
 {
-    char err[512];
-    cr_assert_eq(batches_load(&g_b, "mix-a", 0, err, sizeof err), 0, "%s", err);
-    snprintf(g_dir, sizeof g_dir, "/tmp/bdb-test-archive-XXXXXX");
-    cr_assert_not_null(mkdtemp(g_dir), "mkdtemp: %s", strerror(errno));
-    bdb_env_options o;
-    bdb_env_options_init(&o);
-    o.threads = 2;
-    cr_assert_eq(bdb_env_open(&o, &g_env), 0, "%s", bdb_errmsg());
+    static const char *const v[] = {"mix-a"};
+    store_fixture_begin(v, 1, "archive");
 }
 
 TestSuite(archive, .init = archive_setup, .fini = store_teardown, .timeout = 120);
@@ -182,11 +176,6 @@ static size_t archive_buckets(char out[][256], size_t cap)
     return n;
 }
 
-static int sh(const char *cmd)
-{
-    return system(cmd);
-}
-
 Test(archive, corrupt_bucket_adopts_nothing)
 {
     build_and_publish("a", 447);
@@ -199,7 +188,7 @@ Test(archive, corrupt_bucket_adopts_nothing)
     char cmd[8192];
     snprintf(cmd, sizeof cmd, "cp '%s' '%s.good' && cp '%s' '%s'", P(b[1]), P(b[1]), first,
              P(b[1]));
-    cr_assert_eq(sh(cmd), 0);
+    cr_assert_eq(system(cmd), 0);
     bdb_archive_options a = root_opts();
     bdb_list *l;
     cr_assert_eq(import(&a, 447, "b", &l), BDB_ECORRUPT);
@@ -266,7 +255,7 @@ Test(archive, interrupted_import_resumes)
     cr_assert_eq(first, n + 1, "the HAS and %zu buckets: %zu fetches", n, first);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "touch '%s/flag'; rm -f '%s/log'", g_dir, g_dir);
-    cr_assert_eq(sh(cmd), 0);
+    cr_assert_eq(system(cmd), 0);
     cr_assert_eq(import(&a, 319, "b", &l), 0, "%s", bdb_errmsg());
     cr_assert_eq(lines_of(P("log")), 1, "only the missing bucket is fetched again");
     store_expect(l, 319);

@@ -34,19 +34,27 @@ static char g_dir[64];
 static bdb_env *g_env;
 static char g_why[1024];
 
-static inline void store_setup(void)
+/* Loads the vector files `names` (each continuing the one before), makes
+ * the directory /tmp/bdb-test-<tag>-XXXXXX and the environment. */
+static inline void store_fixture_begin(const char *const *names, size_t n, const char *tag)
 {
     char err[512];
-    cr_assert_eq(batches_load(&g_b, "restart", 0, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(batches_load(&g_b, "restart-p23", 0, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(batches_first(&g_b), 1);
-    cr_assert_eq(batches_last(&g_b), V_LAST);
-    snprintf(g_dir, sizeof g_dir, "/tmp/bdb-test-store-XXXXXX");
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(batches_load(&g_b, names[i], 0, err, sizeof err), 0, "%s", err);
+    snprintf(g_dir, sizeof g_dir, "/tmp/bdb-test-%s-XXXXXX", tag);
     cr_assert_not_null(mkdtemp(g_dir), "mkdtemp: %s", strerror(errno));
     bdb_env_options o;
     bdb_env_options_init(&o);
     o.threads = 2;
     cr_assert_eq(bdb_env_open(&o, &g_env), 0, "%s", bdb_errmsg());
+}
+
+static inline void store_setup(void)
+{
+    static const char *const v[] = {"restart", "restart-p23"};
+    store_fixture_begin(v, 2, "store");
+    cr_assert_eq(batches_first(&g_b), 1);
+    cr_assert_eq(batches_last(&g_b), V_LAST);
 }
 
 static inline void store_teardown(void)
