@@ -104,6 +104,16 @@ static inline void expect_absent(const bdb_map *m, const void *key)
     cr_assert_eq(rc, 0, "read: %d (want absent) %s", rc, bdb_errmsg());
 }
 
+/* The map discarded nothing at open. */
+static inline void expect_no_discards(bdb_map *m)
+{
+    bdb_map_discard d;
+    size_t n = 99;
+    int rc = bdb_map_discarded(m, 0, &d, &n);
+    cr_assert_eq(rc, 0, "discarded: %s (%s)", rc ? d.path : "", rc ? d.reason : "");
+    cr_assert_eq(n, 0);
+}
+
 static inline void expect_model(bdb_map *m, const mt_model *md)
 {
     char why[512];

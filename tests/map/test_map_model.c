@@ -208,15 +208,6 @@ typedef struct mcfg {
     size_t nkeys, ops; /* pool size; operations between reopens */
 } mcfg;
 
-static void expect_no_discards(bdb_map *m)
-{
-    bdb_map_discard d;
-    size_t n = 99;
-    int rc = bdb_map_discarded(m, 0, &d, &n);
-    cr_assert_eq(rc, 0, "discarded: %s (%s)", rc ? d.path : "", rc ? d.reason : "");
-    cr_assert_eq(n, 0);
-}
-
 static void model_run(const mcfg *c)
 {
     bdb_map_options o;

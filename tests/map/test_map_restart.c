@@ -97,15 +97,6 @@ Test(map_restart, temporary_drive)
     mt_model_free(&md);
 }
 
-static void expect_no_discards(bdb_map *m)
-{
-    bdb_map_discard d;
-    size_t n = 99;
-    int rc = bdb_map_discarded(m, 0, &d, &n);
-    cr_assert_eq(rc, 0, "discarded: %s (%s)", rc ? d.path : "", rc ? d.reason : "");
-    cr_assert_eq(n, 0);
-}
-
 Test(map_restart, reopen_with_restart_file)
 {
     mt_model md;
