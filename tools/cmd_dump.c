@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bstream.h"
+#include "walk.h"
 #include "cli.h"
 #include "xdr/ledger.h"
 #include "xdr/stellar_types.h"
@@ -139,7 +139,7 @@ int cmd_dump_main(int argc, char **argv)
     cj_init(&d.j, stdout);
     bucket_info bi;
     char err[1024] = "";
-    int rc = bucket_walk(path, dump_record, &d, &bi, err, sizeof err);
+    int rc = bucket_walk(NULL, path, dump_record, &d, &bi, err, sizeof err);
     if (rc) cli_err("dump", "%s", d.err[0] ? d.err : err);
     free(d.key.p);
     free(d.key_json.p);

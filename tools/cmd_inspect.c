@@ -5,7 +5,7 @@
 #include <getopt.h>
 #include <string.h>
 
-#include "bstream.h"
+#include "walk.h"
 #include "cli.h"
 
 #define N_ENTRY_TYPES 10
@@ -145,7 +145,7 @@ int cmd_inspect_main(int argc, char **argv)
     memset(&t, 0, sizeof t);
     bucket_info bi;
     char err[1024];
-    if (bucket_walk(path, count_record, &t, &bi, err, sizeof err)) {
+    if (bucket_walk(NULL, path, count_record, &t, &bi, err, sizeof err)) {
         cli_err("inspect", "%s", err);
         return 1;
     }

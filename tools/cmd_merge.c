@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bstream.h"
+#include "walk.h"
 #include "bucketdb/bucket.h"
 #include "cli.h"
 
@@ -30,7 +30,7 @@ typedef struct input {
 static int prepare(bdb_env *env, const char *dir, int k, input *in)
 {
     char err[1024];
-    if (bucket_walk(in->arg, NULL, NULL, &in->bi, err, sizeof err)) {
+    if (bucket_walk(env, in->arg, NULL, NULL, &in->bi, err, sizeof err)) {
         cli_err("merge", "%s", err);
         return 1;
     }

@@ -205,10 +205,11 @@ BDB_API int bdb_bucket_merge(bdb_env *env, const char *dir, const char *old_path
 /* Verification and gzip                                              */
 /* ------------------------------------------------------------------ */
 
-/* Streams the file `path`, checking its record framing and that its
- * SHA-256 is `expected` (BDB_ECORRUPT naming the file if not). Stores the
- * bytes and records checked (either pointer may be NULL). Memory: one
- * 1 MiB buffer. */
+/* Streams the file `path`, plain or gzip (told by its first two bytes,
+ * as archives store buckets), checking its record framing and that the
+ * SHA-256 of its (uncompressed) bytes is `expected` (BDB_ECORRUPT naming
+ * the file if not). Stores the uncompressed bytes and records checked
+ * (either pointer may be NULL). Memory: a few MiB, whatever the size. */
 BDB_API int bdb_bucket_verify(bdb_env *env, const char *path, const uint8_t expected[BDB_HASH_LEN],
                               uint64_t *bytes, uint64_t *records);
 

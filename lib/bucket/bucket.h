@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bucketdb/bucket.h"
+#include "bucketdb/ledger.h"
 
 /* memcmp order of sort keys (they are prefix-free, so a shorter key that is
  * a prefix cannot occur; the length only breaks ties of identical bytes). */
@@ -25,6 +26,95 @@ static inline int bdbi_sk_cmp(const uint8_t *a, size_t an, const uint8_t *b, siz
  * `label` and `offset`. */
 int bdbi_bucket_check_legal(int hot, uint32_t protocol, int32_t type, const uint8_t *rec,
                             size_t len, int code, const char *label, int64_t offset);
+
+/* The checks of every bucket read, over records in file order: what
+ * stellar-core's BucketInputIterator checks (each record parses, or with
+ * BDB_READ_TRUSTED only its type; legal at the bucket's protocol) plus
+ * strictly increasing keys. Errors are BDB_EFORMAT naming `label` (which
+ * must outlive the checker) and the record's offset. */
+typedef struct bdbi_checker {
+    bdb_env *env;
+    const char *label;
+    int hot; /* -1: decided by the METAENTRY (or live without one) */
+    int flags;
+    uint32_t protocol; /* the METAENTRY's, or set by the caller for a piece */
+    uint8_t *sk[2];    /* sort keys of the current and the previous entry */
+    size_t sk_len[2], sk_cap[2];
+    int cur; /* which sk is the current one; -1 before the first entry */
+} bdbi_checker;
+
+void bdbi_checker_init(bdbi_checker *c, bdb_env *env, const char *label, int hot, int flags);
+void bdbi_checker_free(bdbi_checker *c);
+
+/* For the first record only: if it is a METAENTRY (*is_meta = 1, parsed
+ * into *m), checks it (protocol >= 11, list type matching `hot`, which it
+ * decides when -1) and takes its protocol. Otherwise *is_meta = 0. */
+int bdbi_checker_meta(bdbi_checker *c, const uint8_t *body, size_t len, bdb_record *m,
+                      int *is_meta);
+
+/* Checks the entry record body[0..len) whose mark is at `at` and fills
+ * *it (its sort key lives in the checker until the next call but one) and,
+ * if non-NULL, *parsed. */
+int bdbi_checker_entry(bdbi_checker *c, const uint8_t *body, size_t len, uint64_t at,
+                       bdb_bucket_item *it, bdb_record *parsed);
+
+/* Record marks over a stream of bucket bytes fed in chunks of any size,
+ * without buffering records: for passes that only need the framing. */
+typedef struct bdbi_framer {
+    const char *label;  /* names the bytes in errors */
+    uint64_t pos;       /* bytes fed */
+    uint64_t next_mark; /* offset of the next record mark */
+    uint8_t mark[4];
+    int have; /* bytes of the current mark collected */
+    uint64_t records;
+} bdbi_framer;
+
+/* BDB_EFORMAT for a bad mark or more than 100 GiB. */
+int bdbi_framer_feed(bdbi_framer *f, const uint8_t *p, size_t n);
+/* At the end of the bytes: BDB_EFORMAT if the last record is cut off. */
+int bdbi_framer_end(const bdbi_framer *f);
+
+/* ---- streaming reads ---- */
+
+/* A consumer of bytes: 0 or a BDB_E* code, which stops the stream. */
+typedef int (*bdbi_tap_fn)(void *ctx, const uint8_t *p, size_t n);
+
+/* Records above this are refused before anything is buffered for them. */
+#define BDBI_BSTREAM_MAX_RECORD ((size_t)64 << 20)
+
+/* A forward pass over a bucket file, plain or gzip (one member, told by
+ * its first two bytes), that frames and checks every record as the
+ * mapped reader does, hashes the uncompressed bytes with SHA-256 and can
+ * hand them, in order, to a tap (one pass that also writes the canonical
+ * file). Memory: 1 MiB of uncompressed bytes (more only for a record
+ * larger than that), 1 MiB of input and zlib's window, whatever the
+ * bucket's size. Errors name the file and, for content, the offset in the
+ * uncompressed bytes. `hot`: 0 live, 1 hot archive, -1 as the METAENTRY
+ * says (live without one). */
+typedef struct bdbi_bstream bdbi_bstream;
+int bdbi_bstream_open(bdb_env *env, const char *path, int hot, int flags, bdbi_bstream **out);
+/* Every uncompressed byte read from now on also goes to fn (set it before
+ * the first read to see all of them). */
+void bdbi_bstream_tap(bdbi_bstream *s, bdbi_tap_fn fn, void *ctx);
+/* The next record: 1 with *it filled (the METAENTRY, first, has type
+ * BDB_METAENTRY and no sort key; record and sort key are valid until the
+ * next call) and, if non-NULL, *parsed; 0 at the clean end of the data;
+ * or an error (bad gzip, data after the gzip stream, bad framing,
+ * truncation, a record that fails the checks). After an error every call
+ * fails. */
+int bdbi_bstream_next(bdbi_bstream *s, bdb_bucket_item *it, bdb_record *parsed);
+/* Reads the rest checking only the framing (records are not parsed or
+ * buffered), then ends like next; *records (may be NULL): records read in
+ * all. */
+int bdbi_bstream_drain(bdbi_bstream *s, uint64_t *records);
+int bdbi_bstream_is_gzip(const bdbi_bstream *s);
+int bdbi_bstream_hot(const bdbi_bstream *s);           /* as decided so far */
+uint32_t bdbi_bstream_protocol(const bdbi_bstream *s); /* the METAENTRY's, else 0 */
+uint64_t bdbi_bstream_bytes(const bdbi_bstream *s);    /* uncompressed bytes consumed */
+uint64_t bdbi_bstream_file_bytes(const bdbi_bstream *s);
+/* After the end: SHA-256 of all uncompressed bytes. */
+int bdbi_bstream_hash(const bdbi_bstream *s, uint8_t out[BDB_HASH_LEN]);
+void bdbi_bstream_close(bdbi_bstream *s);
 
 /* Writer fast path for trusted records whose sort key is already known
  * (fresh, merges): no validation beyond legality and order. The record is

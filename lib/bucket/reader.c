@@ -15,15 +15,10 @@
 struct bdb_bucket_reader {
     bdb_env *env;
     char *path;
-    int hot, flags;
     bdbi_map map;
     int owns_map;    /* 0 for readers over a caller's buffer */
     size_t pos, end; /* the bytes read: [pos, end) of the mapping */
-    uint32_t protocol;
-    /* sort keys of the current and the previous entry, swapped each step */
-    uint8_t *sk[2];
-    size_t sk_len[2], sk_cap[2];
-    int cur;         /* index of the current entry's key; -1 before the first */
+    bdbi_checker ck; /* hot, protocol and the previous key */
     size_t released; /* mapped bytes before this were handed back (DONTNEED) */
 };
 
@@ -36,7 +31,7 @@ static void reader_free(bdb_bucket_reader *r)
 {
     bdb_env *env = r->env;
     if (r->owns_map) bdbi_munmap(&r->map);
-    for (int i = 0; i < 2; i++) bdbi_free(env, BDB_MEM_BUCKET, r->sk[i], r->sk_cap[i]);
+    bdbi_checker_free(&r->ck);
     bdbi_strfree(env, BDB_MEM_BUCKET, r->path);
     bdbi_free(env, BDB_MEM_BUCKET, r, sizeof *r);
 }
@@ -48,7 +43,7 @@ BDB_API void bdb_bucket_reader_close(bdb_bucket_reader *r)
 
 BDB_API uint32_t bdb_bucket_reader_protocol(const bdb_bucket_reader *r)
 {
-    return r->protocol;
+    return r->ck.protocol;
 }
 
 /* Reads the METAENTRY if the file starts with one. */
@@ -61,20 +56,10 @@ static int read_meta(bdb_bucket_reader *r)
     size_t len;
     int rc = bdbi_record_next(r->map.data, r->map.len, &pos, r->path, 0, &body, &len);
     if (rc) return rc;
-    if (len < 4 || (int32_t)bdbi_be32(body) != BDB_METAENTRY) return 0;
     bdb_record m;
-    if ((rc = bdbi_record_parse(body, len, r->hot, r->path, 4, &m))) return rc;
-    if (m.ledger_version < BDB_PROTOCOL_INIT_META)
-        return bdbi_err_at(BDB_EFORMAT, r->path, 0,
-                           "METAENTRY of protocol %u: buckets have METAENTRY from protocol %d",
-                           m.ledger_version, BDB_PROTOCOL_INIT_META);
-    if (r->hot && m.list_type != BDB_LIST_HOT_ARCHIVE)
-        return bdbi_err_at(BDB_EFORMAT, r->path, 0,
-                           "hot-archive bucket without a HOT_ARCHIVE METAENTRY (ext v1 expected)");
-    if (!r->hot && m.list_type == BDB_LIST_HOT_ARCHIVE)
-        return bdbi_err_at(BDB_EFORMAT, r->path, 0, "live bucket with a HOT_ARCHIVE METAENTRY");
-    r->protocol = m.ledger_version;
-    r->pos = pos;
+    int is_meta;
+    if ((rc = bdbi_checker_meta(&r->ck, body, len, &m, &is_meta))) return rc;
+    if (is_meta) r->pos = pos;
     return 0;
 }
 
@@ -83,10 +68,8 @@ static bdb_bucket_reader *reader_new(bdb_env *env, const char *label, int hot, i
     bdb_bucket_reader *r = bdbi_calloc(env, BDB_MEM_BUCKET, 1, sizeof *r);
     if (!r) return NULL;
     r->env = env;
-    r->hot = hot ? 1 : 0;
-    r->flags = flags;
-    r->cur = -1;
     r->path = bdbi_strdup(env, BDB_MEM_BUCKET, label);
+    bdbi_checker_init(&r->ck, env, r->path, hot ? 1 : 0, flags);
     if (!r->path) {
         reader_free(r);
         return NULL;
@@ -124,7 +107,7 @@ int bdbi_bucket_reader_open_range(bdb_env *env, const char *path, uint64_t begin
     bdb_bucket_reader *r = reader_new(env, path, hot, flags);
     if (!r) return BDB_ENOMEM;
     r->owns_map = 1;
-    r->protocol = protocol;
+    r->ck.protocol = protocol;
     int rc = bdbi_mmap_file(env, path, BDBI_ADV_SEQUENTIAL, &r->map);
     if (!rc && (begin > end || end > r->map.len))
         rc = bdbi_err_at(BDB_ECORRUPT, path, (int64_t)end,
@@ -160,42 +143,7 @@ BDB_API int bdb_bucket_reader_next(bdb_bucket_reader *r, bdb_bucket_item *it)
     size_t len;
     int rc = bdbi_record_next(r->map.data, r->end, &pos, r->path, 0, &body, &len);
     if (rc) return rc;
-    int64_t off = (int64_t)at + BDBI_RECORD_MARK_LEN;
-    bdb_record rec;
-    if (r->flags & BDB_READ_TRUSTED) {
-        if (len < 8) return bdbi_err_at(BDB_EFORMAT, r->path, off, "record of %zu bytes", len);
-        rec.type = (int32_t)bdbi_be32(body);
-        rec.body = body + 4;
-        rec.body_len = len - 4;
-        int32_t max = r->hot ? BDB_HOT_LIVE : BDB_INITENTRY;
-        if (rec.type < BDB_METAENTRY || rec.type > max)
-            return bdbi_err_at(BDB_EFORMAT, r->path, off, "%d is not a valid record type",
-                               rec.type);
-    } else if ((rc = bdbi_record_parse(body, len, r->hot, r->path, off, &rec))) {
-        return rc;
-    }
-    if ((rc = bdbi_bucket_check_legal(r->hot, r->protocol, rec.type, body, len, BDB_EFORMAT,
-                                      r->path, off)))
-        return rc;
-
-    /* the sort key, into the buffer not holding the previous key */
-    int slot = r->cur == 0 ? 1 : 0;
-    size_t need = BDB_SORT_KEY_BOUND(len);
-    if (need > r->sk_cap[slot]) {
-        uint8_t *p = bdbi_realloc(r->env, BDB_MEM_BUCKET, r->sk[slot], r->sk_cap[slot], need);
-        if (!p) return BDB_ENOMEM;
-        r->sk[slot] = p;
-        r->sk_cap[slot] = need;
-    }
-    bdbi_sk_out o = {r->sk[slot], 0, r->sk_cap[slot]};
-    int is_key = bdbi_record_is_key(r->hot, rec.type);
-    if ((rc = bdbi_record_sort_key(r->hot, rec.type, rec.body, rec.body_len, r->path, off + 4, &o)))
-        return rc;
-    if (r->cur >= 0 && bdbi_sk_cmp(o.p, o.len, r->sk[r->cur], r->sk_len[r->cur]) <= 0)
-        return bdbi_err_at(BDB_EFORMAT, r->path, (int64_t)at,
-                           "key not strictly greater than the previous record's key");
-    r->sk_len[slot] = o.len;
-    r->cur = slot;
+    if ((rc = bdbi_checker_entry(&r->ck, body, len, at, it, NULL))) return rc;
     r->pos = pos;
     if (r->owns_map && at - r->released >= 2 * RELEASE_CHUNK) {
         /* keep the chunk holding the current record mapped */
@@ -203,12 +151,5 @@ BDB_API int bdb_bucket_reader_next(bdb_bucket_reader *r, bdb_bucket_item *it)
         bdbi_map_advise(&r->map, r->released, upto - r->released, BDBI_ADV_DONTNEED);
         r->released = upto;
     }
-    it->type = rec.type;
-    it->entry_type = (int32_t)bdbi_be32(is_key ? rec.body : rec.body + 4);
-    it->record = body;
-    it->record_len = len;
-    it->offset = at;
-    it->sort_key = o.p;
-    it->sort_key_len = o.len;
     return 1;
 }
