@@ -332,9 +332,11 @@ BDB_API int bdb_list_has_json(bdb_list *l, const char *server, const char *netwo
 
 /* Creates a new store in `dir` (which must hold none) from a HAS (JSON,
  * `has_len` bytes) and the directory `bucket_dir` holding its buckets as
- * bucket-<hex>.xdr or bucket-<hex>.xdr.gz. Each bucket is verified
- * (hash and content) and validated as spec §6.4; a missing or corrupt
- * bucket is an error naming it. Merges in state 2 are restarted from
+ * bucket-<hex>.xdr or bucket-<hex>.xdr.gz. Each bucket is read once,
+ * streaming (a gzipped one is never decompressed to disk first):
+ * verified (hash and content), indexed and copied into the store; the HAS
+ * is validated as spec §6.4; a missing or corrupt bucket is an error
+ * naming it. Merges in state 2 are restarted from
  * their inputs, state 1 outputs adopted, and clear ones redone from the
  * previous level's snap as stellar-core's restartMerges. A HAS carries no
  * protocol: the store takes its newest bucket's version as the last

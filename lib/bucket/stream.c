@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -82,7 +83,15 @@ struct bdbi_bstream {
     void *tap_ctx;
     bdbi_checker ck;
     uint64_t records;
+    uint64_t inflate_ns, sha_ns; /* thread CPU time in zlib (or read) and SHA-256 */
 };
+
+uint64_t bdbi_thread_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static ssize_t read_some(bdbi_bstream *s, uint8_t *p, size_t n)
 {
@@ -121,6 +130,7 @@ static ssize_t fill(bdbi_bstream *s)
     uint8_t *p = s->buf + s->end;
     size_t room = s->cap - s->end;
     ssize_t got;
+    uint64_t t0 = bdbi_thread_ns();
     if (!s->gz) {
         got = read_some(s, p, room);
         if (got < 0) return got;
@@ -154,10 +164,13 @@ static ssize_t fill(bdbi_bstream *s)
             }
         }
     }
+    uint64_t t1 = bdbi_thread_ns();
+    s->inflate_ns += t1 - t0;
     if (got > 0) {
         if (s->total + (uint64_t)got > MAX_BUCKET_BYTES)
             return bdbi_err_at(BDB_EFORMAT, s->path, -1, "bucket larger than 100 GiB");
         bdbi_sha256_update(&s->sha, p, (size_t)got);
+        s->sha_ns += bdbi_thread_ns() - t1;
         if (s->tap) {
             int rc = s->tap(s->tap_ctx, p, (size_t)got);
             if (rc) return rc;
@@ -360,6 +373,12 @@ uint32_t bdbi_bstream_protocol(const bdbi_bstream *s)
 uint64_t bdbi_bstream_bytes(const bdbi_bstream *s)
 {
     return s->pos;
+}
+
+void bdbi_bstream_cost(const bdbi_bstream *s, uint64_t *inflate_ns, uint64_t *sha_ns)
+{
+    *inflate_ns = s->inflate_ns;
+    *sha_ns = s->sha_ns;
 }
 
 uint64_t bdbi_bstream_file_bytes(const bdbi_bstream *s)

@@ -513,6 +513,44 @@ int bdbi_fs_rename(bdb_env *env, const char *from, const char *to)
     return 0;
 }
 
+static int copy_file(bdb_env *env, const char *from, const char *to, int flags)
+{
+    int fd = open(from, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return bdbi_err_sys(errno, from, "cannot open file");
+    bdbi_file *f;
+    int rc = bdbi_file_create(env, to, flags, 0, &f);
+    uint8_t buf[1 << 16];
+    while (!rc) {
+        ssize_t r = read(fd, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) rc = bdbi_err_sys(errno, from, "read failed");
+        if (r <= 0) break;
+        rc = bdbi_file_write(f, buf, (size_t)r);
+    }
+    close(fd);
+    if (rc) {
+        bdbi_file_abort(f);
+        return rc;
+    }
+    return bdbi_file_commit(f);
+}
+
+int bdbi_fs_link_or_copy(bdb_env *env, const char *from, const char *to, int flags)
+{
+    char tmp[PATH_MAX];
+    int rc = bdbi_fs_tmp_name(env, to, "link-", tmp, sizeof tmp);
+    if (rc) return rc;
+    int e = bdbi_fs_fault(env, BDB_FS_RENAME, to);
+    if (e) return bdbi_err_sys(e, to, "cannot link %s to it", from);
+    if (link(from, tmp) != 0) {
+        if (errno == EXDEV || errno == EPERM || errno == EMLINK || errno == ENOTSUP)
+            return copy_file(env, from, to, flags);
+        return bdbi_err_sys(errno, to, "cannot link %s to it", from);
+    }
+    if ((rc = bdbi_fs_rename(env, tmp, to)) != 0) (void)unlink(tmp);
+    return rc;
+}
+
 int bdbi_fs_retire(bdb_env *env, const char *path, char *trash, size_t cap)
 {
     int rc = bdbi_fs_tmp_name(env, path, "gc-", trash, cap);

@@ -101,6 +101,14 @@ int bdbi_fs_tmp_name(bdb_env *env, const char *path, const char *tag, char *buf,
  * not fsync the directory. */
 int bdbi_fs_rename(bdb_env *env, const char *from, const char *to);
 
+/* Gives the committed file `from` the second name `to` (replacing a file
+ * there) without copying: a hard link made under a temporary name and
+ * renamed into place, so `to` never holds part of a file. Where the two
+ * are on different file systems (or links are not supported) the bytes
+ * are copied through bdbi_file_create (`flags` as for it). Does not fsync
+ * `to`'s directory unless copying without BDBI_FS_NODIRSYNC. */
+int bdbi_fs_link_or_copy(bdb_env *env, const char *from, const char *to, int flags);
+
 /* fsyncs the directory `path`. */
 int bdbi_fs_fsync_dir(bdb_env *env, const char *path);
 

@@ -67,32 +67,29 @@ BDB_API int bdb_list_has_json(bdb_list *l, const char *server, const char *netwo
 /* ---- assume ---- */
 
 /* The registered bucket with `hash` (NULL for the zero hash), imported
- * from bucket_dir if not yet in the store. */
+ * from bucket_dir (plain or gzipped) if not yet in the store. */
 static int need(bdb_list *l, const char *bucket_dir, int hot, const uint8_t hash[32],
                 bdbi_lbucket **out)
 {
     *out = NULL;
     if (!memcmp(hash, zero, 32)) return 0;
+    pthread_mutex_lock(&l->reg_mu);
+    *out = bdbi_reg_find(l, hash); /* an archive import registered it already */
+    pthread_mutex_unlock(&l->reg_mu);
+    if (*out) return 0;
     char name[BDB_BUCKET_NAME_LEN], path[PATH_MAX], gz[PATH_MAX];
     bdb_bucket_name(hash, name);
+    if (!bucket_dir)
+        return bdbi_err(BDB_ENOTFOUND, "the HAS references bucket %s, which was not imported",
+                        name);
     snprintf(path, sizeof path, "%s/%s", bucket_dir, name);
     snprintf(gz, sizeof gz, "%s/%s.gz", bucket_dir, name);
     struct stat st;
     if (stat(path, &st) == 0) return bdbi_lbucket_import(l, path, hot, hash, out);
-    if (stat(gz, &st) != 0)
-        return bdbi_err_at(BDB_ENOTFOUND, path, -1,
-                           "the HAS references bucket %s, which is neither in %s nor gzipped", name,
-                           bucket_dir);
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s/bucket-gunzip-%s", l->dir, name + 7);
-    uint8_t got[32];
-    uint64_t bytes;
-    int rc = bdb_bucket_gunzip(l->env, gz, tmp, 0, got, &bytes);
-    if (!rc && memcmp(got, hash, 32) != 0)
-        rc = bdbi_err_at(BDB_ECORRUPT, gz, -1, "bucket does not hash to its name");
-    if (!rc) rc = bdbi_lbucket_import(l, tmp, hot, hash, out);
-    (void)bdbi_fs_unlink(l->env, tmp);
-    return rc;
+    if (stat(gz, &st) == 0) return bdbi_lbucket_import(l, gz, hot, hash, out);
+    return bdbi_err_at(BDB_ENOTFOUND, path, -1,
+                       "the HAS references bucket %s, which is neither in %s nor gzipped", name,
+                       bucket_dir);
 }
 
 static void drop(bdb_list *l, bdbi_lbucket **b, size_t n)
@@ -184,24 +181,14 @@ static int assume_list(bdb_list *l, const bdbi_has_level *hl, bdbi_llist *list,
     return rc;
 }
 
-BDB_API int bdb_list_assume_state(bdb_env *env, const char *dir, const bdb_list_options *opts,
-                                  const char *has_json, size_t has_len, const char *bucket_dir,
-                                  bdb_list **out)
+int bdbi_list_assume(bdb_list *l, const bdbi_has *h, const char *bucket_dir)
 {
-    *out = NULL;
-    bdbi_has h;
-    int rc = bdbi_has_parse(env, has_json, has_len, &h);
-    if (rc) return rc;
-    bdb_list *l = NULL;
-    if (h.current_ledger == 0) rc = bdbi_err(BDB_EFORMAT, "HAS: currentLedger 0");
-    if (!rc) rc = bdb_list_open(env, dir, opts, &l);
-    if (!rc && l->ledger)
-        rc = bdbi_err_at(BDB_EEXIST, dir, -1, "the store already holds ledger %u", l->ledger);
-    if (!rc) {
-        l->ledger = h.current_ledger;
-        rc = assume_list(l, h.current_buckets, &l->live, bucket_dir);
-    }
-    if (!rc && h.version >= 2) rc = assume_list(l, h.hot_archive_buckets, &l->hot, bucket_dir);
+    if (h->current_ledger == 0) return bdbi_err(BDB_EFORMAT, "HAS: currentLedger 0");
+    if (l->ledger)
+        return bdbi_err_at(BDB_EEXIST, l->dir, -1, "the store already holds ledger %u", l->ledger);
+    l->ledger = h->current_ledger;
+    int rc = assume_list(l, h->current_buckets, &l->live, bucket_dir);
+    if (!rc && h->version >= 2) rc = assume_list(l, h->hot_archive_buckets, &l->hot, bucket_dir);
     if (!rc) {
         /* a HAS has no protocol: the newest bucket's version stands for
          * the last ledger's (level 0 is written at the ledger's protocol) */
@@ -220,12 +207,25 @@ BDB_API int bdb_list_assume_state(bdb_env *env, const char *dir, const bdb_list_
     if (!rc) rc = bdbi_manifest_write(l);
     if (!rc) rc = bdbi_view_publish(l);
     if (!rc) (void)bdbi_list_gc(l);
+    if (rc) l->ledger = 0; /* nothing durable was written for it */
+    return rc;
+}
+
+BDB_API int bdb_list_assume_state(bdb_env *env, const char *dir, const bdb_list_options *opts,
+                                  const char *has_json, size_t has_len, const char *bucket_dir,
+                                  bdb_list **out)
+{
+    *out = NULL;
+    bdbi_has h;
+    int rc = bdbi_has_parse(env, has_json, has_len, &h);
+    if (rc) return rc;
+    bdb_list *l = NULL;
+    if (!bucket_dir) rc = bdbi_err(BDB_EINVAL, "bdb_list_assume_state: no bucket directory");
+    if (!rc) rc = bdb_list_open(env, dir, opts, &l);
+    if (!rc) rc = bdbi_list_assume(l, &h, bucket_dir);
     bdbi_has_free(env, &h);
     if (rc) {
-        if (l) {
-            l->ledger = 0; /* nothing durable was written for it */
-            (void)bdb_list_close(l);
-        }
+        if (l) (void)bdb_list_close(l);
         return rc;
     }
     *out = l;

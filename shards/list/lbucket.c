@@ -159,7 +159,7 @@ int bdbi_lbucket_adopt(bdb_list *l, int hot, uint32_t protocol, const uint8_t ha
     uint32_t n_files = 0;
     uint64_t records = 0, bytes = 0;
     for (uint32_t i = 0; i < n_pieces; i++)
-        if (pieces[i].file) {
+        if (pieces[i].file || pieces[i].src) {
             n_files++;
             records += pieces[i].records;
             bytes += pieces[i].size;
@@ -197,12 +197,12 @@ int bdbi_lbucket_adopt(bdb_list *l, int hot, uint32_t protocol, const uint8_t ha
                 /* one file: the writer noted where each shard's entries start */
                 for (uint32_t k = 0; k < l->n_shards; k++)
                     b->ranges[k] = (bdbi_lrange){0, w->starts[k], w->starts[k + 1]};
-            } else if (!w->file) {
+            } else if (!w->file && !w->src) {
                 b->ranges[i] = (bdbi_lrange){-1, 0, 0};
             } else {
                 b->ranges[i] = (bdbi_lrange){(int32_t)f, i == 0 ? w->meta_bytes : 0, w->size};
             }
-            if (!w->file) continue;
+            if (!w->file && !w->src) continue;
             file_name(hash, split, i, b->files[f].name);
             b->files[f].size = w->size;
             b->files[f].xxh = w->xxh;
@@ -215,14 +215,18 @@ int bdbi_lbucket_adopt(bdb_list *l, int hot, uint32_t protocol, const uint8_t ha
     char path[PATH_MAX];
     uint32_t committed = 0;
     for (uint32_t i = 0, f = 0; !rc && i < n_pieces; i++) {
-        if (!pieces[i].file) continue;
+        if (!pieces[i].file && !pieces[i].src) continue;
         rc = bdbi_lbucket_path(l, b, f++, path, sizeof path);
-        if (!rc) rc = bdbi_file_set_path(pieces[i].file, path);
-        if (!rc) {
+        if (!rc && !pieces[i].file)
+            rc = bdbi_fs_link_or_copy(l->env, pieces[i].src, path,
+                                      BDBI_FS_NODIRSYNC | (l->opts.fsync ? 0 : BDBI_FS_NOSYNC));
+        else if (!rc)
+            rc = bdbi_file_set_path(pieces[i].file, path);
+        if (!rc && pieces[i].file) {
             rc = bdbi_file_commit(pieces[i].file);
             pieces[i].file = NULL;
-            if (!rc) committed++;
         }
+        if (!rc) committed++;
         if (!rc) rc = bdbi_lfile_map(l, b, f - 1, &b->files[f - 1]);
         if (!rc && !b->files[f - 1].idx)
             rc = bdbi_err(BDB_EINTERNAL, "a written bucket file has no index");
@@ -243,116 +247,4 @@ int bdbi_lbucket_adopt(bdb_list *l, int hot, uint32_t protocol, const uint8_t ha
     for (uint32_t f = 0; f < b->n_files; f++) bdbi_lfile_persist_index(l, b, f);
     *out = b;
     return 0;
-}
-
-/* Imports one canonical bucket file: a first pass checks every record
- * (framing, types, entry validity, key order) and notes where each
- * shard's entries start; a second pass, from the page cache, hashes the
- * bytes (SHA-256 against `expected`, XXH3 for the manifest) while copying
- * them into the store as bucket-<hex>.xdr, which is then registered. */
-int bdbi_lbucket_import(bdb_list *l, const char *src, int hot, const uint8_t expected[32],
-                        bdbi_lbucket **out)
-{
-    *out = NULL;
-    pthread_mutex_lock(&l->reg_mu);
-    bdbi_lbucket *have = bdbi_reg_find(l, expected);
-    pthread_mutex_unlock(&l->reg_mu);
-    if (have) {
-        *out = have;
-        return 0;
-    }
-    bdb_bucket_reader *r;
-    int rc = bdb_bucket_reader_open(l->env, src, hot, 0, &r);
-    if (rc) return rc;
-    uint64_t *starts = bdbi_calloc(l->env, BDB_MEM_LIST, l->n_shards + 1, sizeof *starts);
-    bdbi_map map = {0};
-    bdbi_index_params ip;
-    bdbi_list_index_params(l, hot, &ip);
-    bdbi_index_builder *ib = NULL;
-    bdbi_index *idx = NULL;
-    if (!rc) rc = bdbi_index_builder_new(l->env, &ip, &ib);
-    if (!starts && !rc) rc = BDB_ENOMEM;
-    if (!rc) rc = bdbi_mmap_file(l->env, src, BDBI_ADV_SEQUENTIAL, &map);
-    /* ranges: the first record at or above each boundary */
-    uint64_t records = 0, first = map.len;
-    uint32_t next = 0;
-    bdb_bucket_item it;
-    int got = 0;
-    while (!rc && (got = bdb_bucket_reader_next(r, &it)) == 1) {
-        if (!records) first = it.offset;
-        records++;
-        rc = bdbi_index_builder_add(ib, it.offset, it.record, it.record_len, it.sort_key,
-                                    it.sort_key_len);
-        while (next + 1 < l->n_shards &&
-               bdbi_sk_cmp(it.sort_key, it.sort_key_len, l->bounds[next].data,
-                           l->bounds[next].len) >= 0)
-            starts[++next] = it.offset;
-    }
-    if (got < 0) rc = got;
-    uint32_t protocol = bdb_bucket_reader_protocol(r);
-    bdb_bucket_reader_close(r);
-    if (!rc) {
-        starts[0] = records ? first : map.len;
-        while (next + 1 < l->n_shards) starts[++next] = map.len;
-        starts[l->n_shards] = map.len;
-    }
-    if (!rc && map.len == 0)
-        rc = bdbi_err_at(BDB_ECORRUPT, src, -1,
-                         "an empty file is not a bucket (the empty bucket has no file)");
-    if (!rc) {
-        rc = bdbi_index_builder_finish(ib, map.len, &idx);
-        ib = NULL;
-    }
-    /* one pass over the bytes: SHA-256, XXH3 and the copy into the store */
-    uint8_t hash[32];
-    bdbi_written w = {0};
-    bdbi_sha256 sha;
-    XXH3_state_t *xxh = NULL;
-    int sha_live = 0;
-    if (!rc) {
-        rc = bdbi_sha256_init(&sha);
-        sha_live = !rc;
-    }
-    if (!rc && !(xxh = XXH3_createState())) rc = BDB_ENOMEM;
-    if (!rc) {
-        XXH3_64bits_reset(xxh);
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/bucket-import.xdr", l->dir);
-        rc = bdbi_file_create(l->env, path,
-                              BDBI_FS_NODIRSYNC | (l->opts.fsync ? 0 : BDBI_FS_NOSYNC), 0, &w.file);
-    }
-    for (size_t off = 0; !rc && off < map.len; off += (size_t)1 << 20) {
-        size_t n = map.len - off < ((size_t)1 << 20) ? map.len - off : (size_t)1 << 20;
-        bdbi_sha256_update(&sha, map.data + off, n);
-        XXH3_64bits_update(xxh, map.data + off, n);
-        rc = bdbi_file_write(w.file, map.data + off, n);
-        bdbi_map_advise(&map, off, n, BDBI_ADV_DONTNEED);
-    }
-    if (sha_live) {
-        if (rc)
-            bdbi_sha256_discard(&sha);
-        else
-            bdbi_sha256_final(&sha, hash);
-    }
-    if (!rc && memcmp(hash, expected, 32) != 0)
-        rc = bdbi_err_at(BDB_ECORRUPT, src, -1, "bucket file does not hash to its expected hash");
-    if (!rc) {
-        w.size = map.len;
-        w.records = records + (protocol >= BDB_PROTOCOL_INIT_META);
-        w.xxh = XXH3_64bits_digest(xxh);
-        w.starts = starts;
-        w.meta_bytes = starts[0];
-        w.index = idx;
-        idx = NULL;
-    }
-    bdbi_index_builder_free(ib);
-    bdbi_index_free(l->env, idx);
-    if (xxh) XXH3_freeState(xxh);
-    bdbi_munmap(&map);
-    if (!rc)
-        rc = bdbi_lbucket_adopt(l, hot, protocol, hash, &w, 1, 0, out);
-    else
-        bdbi_file_abort(w.file);
-    if (starts) bdbi_free(l->env, BDB_MEM_LIST, starts, (l->n_shards + 1) * sizeof *starts);
-    return rc;
 }

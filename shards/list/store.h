@@ -146,9 +146,12 @@ int bdbi_lbucket_src(const bdb_list *l, const bdbi_lbucket *b, uint32_t k0, uint
                      size_t cap, bdbi_merge_src *src);
 /* Adopts written files as a bucket (under reg_mu): if the registry has the
  * hash, drops the files and returns the registered bucket; else names and
- * commits them and registers a new bucket. Takes ownership of `files`. */
+ * commits them (a piece given as `src`, a committed file elsewhere, is
+ * linked or copied in) and registers a new bucket. Takes ownership of the
+ * files and indexes, never of `src`. */
 typedef struct bdbi_written {
-    bdbi_file *file; /* NULL: no records in this piece */
+    bdbi_file *file; /* NULL: no records in this piece, or see src */
+    const char *src; /* with file NULL: a finished file holding the piece */
     uint64_t size, xxh, records;
     uint64_t *starts; /* unsplit: n_shards + 1 entries; else NULL */
     uint64_t meta_bytes;
@@ -158,9 +161,36 @@ typedef struct bdbi_written {
 void bdbi_written_drop(bdb_env *env, bdbi_written *pieces, uint32_t n);
 int bdbi_lbucket_adopt(bdb_list *l, int hot, uint32_t protocol, const uint8_t hash[32],
                        bdbi_written *pieces, uint32_t n_pieces, int split, bdbi_lbucket **out);
-/* Imports the canonical bucket file `src` (validated, hash checked
- * against `expected`, BDB_ECORRUPT naming it otherwise) as a registered
- * bucket of the store; an already registered hash is reused. */
+/* assumeState on the open, empty store l (stellar-core's assumeState and
+ * restartMerges): each bucket the HAS names is taken from the registry or
+ * imported from bucket_dir (plain or gzipped; NULL: all must be
+ * registered); then the manifest is written and the view published. On
+ * failure nothing durable is written and the store stays empty. */
+struct bdbi_has;
+int bdbi_list_assume(bdb_list *l, const struct bdbi_has *h, const char *bucket_dir);
+
+/* Thread CPU time of ingests, by stage (ns). */
+typedef struct bdbi_ingest_cost {
+    uint64_t inflate, sha, check_index, write;
+} bdbi_ingest_cost;
+
+/* One pass over the bucket `src` (plain or gzip): every record framed and
+ * checked as the reader does, SHA-256 compared with `expected`
+ * (BDB_ECORRUPT naming `src` and what it does hash to), the shard starts
+ * noted and the index built, and, with `dest`, the canonical bytes written
+ * to a temporary file next to `dest` (left uncommitted in w->file, named
+ * `dest`). Without `dest`, `src` must be plain: it is the file. Fills *w
+ * (starts allocated for n_shards + 1; free with bdbi_ingested_free) and
+ * *protocol. Memory: the stream's few MiB and the index being built. */
+int bdbi_lbucket_ingest(bdb_list *l, const char *src, int hot, const uint8_t expected[32],
+                        const char *dest, bdbi_written *w, uint32_t *protocol,
+                        bdbi_ingest_cost *cost);
+/* Aborts the file and frees the index and starts of an ingest's result. */
+void bdbi_ingested_free(bdb_list *l, bdbi_written *w);
+
+/* Imports the bucket file `src`, plain or gzip, (validated, hash checked
+ * against `expected`, BDB_ECORRUPT naming it otherwise) in one pass as a
+ * registered bucket of the store; an already registered hash is reused. */
 int bdbi_lbucket_import(bdb_list *l, const char *src, int hot, const uint8_t expected[32],
                         bdbi_lbucket **out);
 /* Completes n buckets built from their manifest descriptions, their files
