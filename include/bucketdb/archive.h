@@ -36,6 +36,19 @@ BDB_API void bdb_archive_bucket_path(const uint8_t hash[BDB_HASH_LEN],
  * `done` of `total` units (objects). Called from the working threads. */
 typedef void (*bdb_progress_fn)(void *ctx, const char *phase, uint64_t done, uint64_t total);
 
+/* Where an import's time went. Wall times are seconds of the whole call
+ * and of its phases; CPU times are summed over the threads that ingested
+ * (one pass per bucket does all four, interleaved). */
+typedef struct bdb_import_stats {
+    double wall_s;    /* the whole call */
+    double fetch_s;   /* from the first fetch to the last (0: read in place) */
+    double buckets_s; /* fetching and ingesting every bucket (they overlap) */
+    double adopt_s;   /* linking the verified files in, assumeState */
+    double inflate_cpu_s, sha_cpu_s, check_index_cpu_s, write_cpu_s;
+    uint64_t buckets, buckets_reused; /* reused: verified by an earlier attempt */
+    uint64_t bytes_compressed, bytes, records;
+} bdb_import_stats;
+
 typedef struct bdb_archive_options {
     /* How an object is fetched, as stellar-core's `get` command: a shell
      * command in which {0} stands for the object's path relative to the
@@ -53,6 +66,7 @@ typedef struct bdb_archive_options {
     const char *work_dir;
     bdb_progress_fn progress; /* may be NULL */
     void *progress_ctx;
+    bdb_import_stats *stats; /* NULL, or filled by an import that got as far */
 } bdb_archive_options;
 
 /* Fills the defaults: get NULL, root NULL, parallel 4, retries 2. */
@@ -61,13 +75,21 @@ BDB_API void bdb_archive_options_init(bdb_archive_options *opts);
 /* Creates a store in `dir` (which must hold none) from the archive's
  * checkpoint `ledger` (0: the latest, from BDB_ARCHIVE_WELL_KNOWN): fetches
  * its HAS, then every bucket it names that the work directory does not
- * already hold verified, in parallel; gunzips each and checks that its
- * SHA-256 is its name; then assumes the state (bdb_list_assume_state:
- * validation as stellar-core's, merges restarted). Nothing is adopted
+ * already hold verified (with `get`, `parallel` at a time; from `root`
+ * nothing is copied: the archive's files are read in place). Each bucket
+ * is ingested in one streaming pass on the environment's pool, the
+ * largest first: gunzipped, SHA-256 checked against its name, every
+ * record checked, split at the store's shard bounds and indexed while its
+ * canonical bytes are written to the work directory, under its verified
+ * name only once its hash matched. Then the verified files are linked
+ * into the store (copied across file systems) and the state assumed
+ * (validation as stellar-core's, merges restarted). Nothing is adopted
  * unless every bucket verified: a failed fetch is BDB_EIO naming the
- * object and the command's status, a bucket that does not hash to its
- * name BDB_ECORRUPT naming it. A ledger that is not a checkpoint is
- * BDB_EINVAL. Stores the new store in *out. */
+ * object and the command's status, a missing object BDB_ENOTFOUND, a
+ * bucket that does not hash to its name BDB_ECORRUPT naming it. A ledger
+ * that is not a checkpoint is BDB_EINVAL. Memory: per ingest a few MiB of
+ * buffers plus the index being built (which the store keeps). Stores the
+ * new store in *out. */
 BDB_API int bdb_archive_import(bdb_env *env, const bdb_archive_options *opts, uint32_t ledger,
                                const char *dir, const bdb_list_options *list_opts, bdb_list **out);
 

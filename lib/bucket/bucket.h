@@ -100,12 +100,14 @@ void bdbi_bstream_tap(bdbi_bstream *s, bdbi_tap_fn fn, void *ctx);
  * BDB_METAENTRY and no sort key; record and sort key are valid until the
  * next call) and, if non-NULL, *parsed; 0 at the clean end of the data;
  * or an error (bad gzip, data after the gzip stream, bad framing,
- * truncation, a record that fails the checks). After an error every call
- * fails. */
+ * truncation, a record that fails the checks). After an error next
+ * fails again; drain may still follow a record that failed the checks
+ * (to learn what the bytes hash to). */
 int bdbi_bstream_next(bdbi_bstream *s, bdb_bucket_item *it, bdb_record *parsed);
 /* Reads the rest checking only the framing (records are not parsed or
  * buffered), then ends like next; *records (may be NULL): records read in
- * all. */
+ * all. Allowed after next failed on a record's checks, not after the
+ * bytes themselves failed. */
 int bdbi_bstream_drain(bdbi_bstream *s, uint64_t *records);
 int bdbi_bstream_is_gzip(const bdbi_bstream *s);
 int bdbi_bstream_hot(const bdbi_bstream *s);           /* as decided so far */

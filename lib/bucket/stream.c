@@ -77,7 +77,8 @@ struct bdbi_bstream {
     uint64_t pos;           /* offset of buf[start] in the uncompressed data */
     uint64_t total, file_bytes;
     bdbi_sha256 sha;
-    int sha_on, finished, failed;
+    int sha_on, finished;
+    int failed; /* 1: the bytes failed (gzip, framing, I/O); 2: a record failed the checks */
     uint8_t hash[32];
     bdbi_tap_fn tap;
     void *tap_ctx;
@@ -311,6 +312,7 @@ int bdbi_bstream_next(bdbi_bstream *s, bdb_bucket_item *it, bdb_record *parsed)
     size_t len = 0;
     uint64_t at = 0;
     int rc = next_record(s, &body, &len, &at);
+    if (rc < 0) s->failed = 1;
     if (rc == 1 && s->records++ == 0) {
         bdb_record m;
         int is_meta;
@@ -329,13 +331,15 @@ int bdbi_bstream_next(bdbi_bstream *s, bdb_bucket_item *it, bdb_record *parsed)
     }
     if (rc == 1) rc = bdbi_checker_entry(&s->ck, body, len, at, it, parsed);
     if (rc == 0 && !s->finished) rc = 1;
-    if (rc < 0) s->failed = 1;
+    /* a record that fails the checks was framed whole: drain can go on */
+    if (rc < 0 && !s->failed) s->failed = 2;
     return rc;
 }
 
 int bdbi_bstream_drain(bdbi_bstream *s, uint64_t *records)
 {
-    if (s->failed) return bdbi_err(BDB_EINVAL, "%s: the stream already failed", s->path);
+    if (s->failed == 1) return bdbi_err(BDB_EINVAL, "%s: the stream already failed", s->path);
+    s->failed = 0;
     bdbi_framer f = {.label = s->path, .pos = s->pos, .next_mark = s->pos};
     int rc = 0;
     while (!rc && !s->finished) {

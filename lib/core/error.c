@@ -111,6 +111,28 @@ int bdbi_err_sys(int sys_errno, const char *path, const char *fmt, ...)
     return code;
 }
 
+void bdbi_err_save(bdbi_err_saved *s)
+{
+    _Static_assert(sizeof s->path == PATH_MAX_LEN && sizeof s->msg == MSG_MAX, "sizes");
+    s->code = tls_err.code;
+    s->sys_errno = tls_err.sys_errno;
+    s->offset = tls_err.offset;
+    memcpy(s->path, tls_err.path, sizeof s->path);
+    memcpy(s->msg, tls_err.msg, sizeof s->msg);
+}
+
+int bdbi_err_restore(const bdbi_err_saved *s)
+{
+    struct err_state *e = &tls_err;
+    e->code = s->code;
+    e->sys_errno = s->sys_errno;
+    e->offset = s->offset;
+    memcpy(e->path, s->path, sizeof e->path);
+    memcpy(e->msg, s->msg, sizeof e->msg);
+    e->line[0] = '\0';
+    return s->code;
+}
+
 BDB_API void bdb_last_error(bdb_error *out)
 {
     const struct err_state *e = &tls_err;

@@ -24,4 +24,15 @@ int bdbi_err_at(int code, const char *path, int64_t offset, const char *fmt, ...
  * ENOENT -> BDB_ENOTFOUND, anything else -> BDB_EIO) and returns it. */
 int bdbi_err_sys(int sys_errno, const char *path, const char *fmt, ...) BDBI_PRINTF(3, 4);
 
+/* The calling thread's error, kept aside while cleanup code that may
+ * raise its own runs, then raised again (returns its code). */
+typedef struct bdbi_err_saved {
+    int code, sys_errno;
+    int64_t offset;
+    char path[4096];
+    char msg[512];
+} bdbi_err_saved;
+void bdbi_err_save(bdbi_err_saved *s);
+int bdbi_err_restore(const bdbi_err_saved *s);
+
 #endif

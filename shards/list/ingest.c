@@ -82,16 +82,31 @@ int bdbi_lbucket_ingest(bdb_list *l, const char *src, int hot, const uint8_t exp
                            l->bounds[next].len) >= 0)
             w->starts[++next] = it.offset;
     }
-    if (got < 0) rc = got;
     uint8_t hash[32];
-    uint64_t size = s ? bdbi_bstream_bytes(s) : 0;
-    if (!rc) rc = bdbi_bstream_hash(s, hash);
-    if (!rc && memcmp(hash, expected, 32) != 0) {
+    int mismatch = 0;
+    if (got < 0) rc = got;
+    if (got == BDB_EFORMAT) {
+        /* a record that fails the checks may be another bucket's content
+         * under this name: if so, say that (read on to learn its hash) */
+        bdbi_err_saved e;
+        bdbi_err_save(&e);
+        if (bdbi_bstream_drain(s, NULL) == 0 && bdbi_bstream_hash(s, hash) == 0 &&
+            memcmp(hash, expected, 32) != 0)
+            mismatch = 1;
+        else
+            rc = bdbi_err_restore(&e);
+    }
+    if (!rc) {
+        rc = bdbi_bstream_hash(s, hash);
+        mismatch = !rc && memcmp(hash, expected, 32) != 0;
+    }
+    if (mismatch) {
         char name[BDB_BUCKET_NAME_LEN];
         bdb_bucket_name(hash, name);
         rc = bdbi_err_at(BDB_ECORRUPT, src, -1,
                          "the bucket does not hash to its name: its content is %s", name);
     }
+    uint64_t size = s ? bdbi_bstream_bytes(s) : 0;
     if (!rc && size == 0)
         rc = bdbi_err_at(BDB_ECORRUPT, src, -1,
                          "an empty file is not a bucket (the empty bucket has no file)");
