@@ -194,7 +194,11 @@ Test(archive, corrupt_bucket_adopts_nothing)
     cr_assert_eq(import(&a, 447, "b", &l), BDB_ECORRUPT);
     const char *hex = strrchr(b[1], '-') + 1;
     cr_assert(strstr(bdb_errmsg(), hex), "the error names the bucket: %s", bdb_errmsg());
+    /* another bucket's content fails its first records' checks too; what
+     * the user needs to hear is that it is not the bucket named */
+    cr_assert(strstr(bdb_errmsg(), "does not hash to its name"), "%s", bdb_errmsg());
     cr_assert_null(l);
+    cr_assert_not(exists(P("b")), "a failed import leaves no store directory it created");
     /* nothing was adopted: a store opened there is empty */
     bdb_list_options o = store_opts();
     o.create = 0;
@@ -256,9 +260,52 @@ Test(archive, interrupted_import_resumes)
     char cmd[256];
     snprintf(cmd, sizeof cmd, "touch '%s/flag'; rm -f '%s/log'", g_dir, g_dir);
     cr_assert_eq(system(cmd), 0);
+    bdb_import_stats st;
+    a.stats = &st;
     cr_assert_eq(import(&a, 319, "b", &l), 0, "%s", bdb_errmsg());
     cr_assert_eq(lines_of(P("log")), 1, "only the missing bucket is fetched again");
+    cr_assert_eq(st.buckets, n);
+    cr_assert_eq(st.buckets_reused, n - 1,
+                 "the verified buckets are not fetched or verified again");
+    /* bytes and records: what verifying the archive's files counts */
+    uint64_t bytes = 0, records = 0, gz = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t h[32];
+        const char *hex = strrchr(b[i], '-') + 1;
+        for (int k = 0; k < 32; k++) sscanf(hex + 2 * k, "%2hhx", &h[k]);
+        uint64_t by, rec;
+        cr_assert_eq(bdb_bucket_verify(g_env, P(b[i]), h, &by, &rec), 0, "%s", bdb_errmsg());
+        bytes += by, records += rec;
+        struct stat sb;
+        cr_assert_eq(stat(P(b[i]), &sb), 0);
+        if (strstr(b[i], strrchr(victim, '/') + 1)) gz = (uint64_t)sb.st_size;
+    }
+    cr_assert_eq(st.bytes, bytes);
+    cr_assert_eq(st.records, records);
+    cr_assert_eq(st.bytes_compressed, gz, "only the victim was downloaded this time");
+    cr_assert(st.wall_s > 0 && st.buckets_s <= st.wall_s && st.adopt_s <= st.wall_s);
     store_expect(l, 319);
     store_close(l);
+    store_env_close();
+}
+
+/* The verified files are linked into the store; from a work directory on
+ * another file system (tmpfs) they are copied, with the same result. */
+Test(archive, work_dir_on_another_file_system)
+{
+    struct stat a_st, b_st;
+    cr_assert_eq(stat(g_dir, &a_st), 0);
+    if (stat("/dev/shm", &b_st) != 0 || a_st.st_dev == b_st.st_dev)
+        cr_skip_test("no second file system at /dev/shm");
+    build_and_publish("a", 447);
+    char work[] = "/dev/shm/bdb-import-XXXXXX";
+    cr_assert_not_null(mkdtemp(work));
+    bdb_archive_options a = root_opts();
+    a.work_dir = work;
+    bdb_list *l;
+    cr_assert_eq(import(&a, 447, "b", &l), 0, "%s", bdb_errmsg());
+    store_expect(l, 447);
+    store_close(l);
+    cr_assert_not(exists(work), "the work directory is removed after success");
     store_env_close();
 }
