@@ -127,7 +127,7 @@ void gen_trustline_body(const gen *g, uint64_t slot, uint32_t version, bdbi_xdr_
     gen_rng s = gen_rng_of(g, gen_tag(GH_SHAPE, BDB_TRUSTLINE, 0), slot);
     gen_rng v = gen_rng_of(g, gen_tag(GH_VALUE, BDB_TRUSTLINE, version), slot);
     gen_classic_key_fields(g, BDB_TRUSTLINE, slot, o);
-    int64_t bal = gen_chance(&v, 250) ? 0 : amount(&v, 3, 10);
+    int64_t bal = gen_versioned(gen_chance(&v, 250) ? 0 : amount(&v, 3, 10), version);
     bdbi_xdr_put_i64(o, bal);
     bdbi_xdr_put_i64(o, gen_chance(&s, 700) ? INT64_MAX : bal + amount(&s, 8, 6));
     uint32_t flags = gen_chance(&s, 900) ? 1 : gen_chance(&s, 300) ? 2 : 0;
@@ -159,7 +159,7 @@ void gen_offer_body(const gen *g, uint64_t slot, uint32_t version, bdbi_xdr_out 
     int native_selling = gen_chance(&s, 400);
     put_offer_asset(g, &s, native_selling, o);
     put_offer_asset(g, &s, !native_selling && gen_chance(&s, 600), o);
-    bdbi_xdr_put_i64(o, amount(&v, 5, 7));
+    bdbi_xdr_put_i64(o, gen_versioned(amount(&v, 5, 7), version));
     bdbi_xdr_put_i32(o, 1 + (int32_t)gen_below(&v, 1000000));
     bdbi_xdr_put_i32(o, 1 + (int32_t)gen_below(&v, 1000000));
     bdbi_xdr_put_u32(o, gen_chance(&s, 50) ? 1 : 0); /* PASSIVE_FLAG */
@@ -173,6 +173,7 @@ void gen_data_body(const gen *g, uint64_t slot, uint32_t version, bdbi_xdr_out *
     uint8_t val[64];
     uint32_t n = 1 + (uint32_t)gen_below(&v, 64);
     for (uint32_t i = 0; i < n; i++) val[i] = (uint8_t)gen_next(&v);
+    val[0] = (uint8_t)version;
     bdbi_xdr_put_var(o, val, n);
     bdbi_xdr_put_u32(o, 0);
 }
@@ -211,7 +212,7 @@ void gen_claimable_body(const gen *g, uint64_t slot, uint32_t version, bdbi_xdr_
         }
     }
     put_offer_asset(g, &s, gen_chance(&s, 300), o);
-    bdbi_xdr_put_i64(o, amount(&v, 5, 8));
+    bdbi_xdr_put_i64(o, gen_versioned(amount(&v, 5, 8), version));
     if (gen_chance(&s, 300)) {
         bdbi_xdr_put_u32(o, 1);
         bdbi_xdr_put_u32(o, 0);
@@ -237,7 +238,7 @@ void gen_pool_body(const gen *g, uint64_t slot, uint32_t version, bdbi_xdr_out *
     }
     gen_put_asset(g, 4 * b, o);
     bdbi_xdr_put_i32(o, 30);
-    bdbi_xdr_put_i64(o, amount(&v, 6, 8));
+    bdbi_xdr_put_i64(o, gen_versioned(amount(&v, 6, 8), version));
     bdbi_xdr_put_i64(o, amount(&v, 6, 8));
     bdbi_xdr_put_i64(o, amount(&v, 6, 8));
     bdbi_xdr_put_i64(o, (int64_t)gen_below(&v, 5000));

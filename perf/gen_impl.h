@@ -119,6 +119,14 @@ static inline int gen_chance(gen_rng *r, unsigned per_mille)
     return gen_below(r, 1000) < per_mille;
 }
 
+/* x (>= 0) with its last three decimal digits replaced by the version's:
+ * values of different versions always differ, so an update always
+ * changes an entry. */
+static inline int64_t gen_versioned(int64_t x, uint32_t version)
+{
+    return x - x % 1000 + (int64_t)(version % 1000);
+}
+
 /* floor(a * b / c) without overflow (c > 0). */
 static inline uint64_t gen_muldiv(uint64_t a, uint64_t b, uint64_t c)
 {

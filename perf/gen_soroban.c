@@ -389,7 +389,8 @@ void gen_contract_code_body(const gen *g, uint64_t slot, uint32_t version, bdbi_
     bdbi_xdr_put_u32(o, 1); /* ext v1: cost inputs */
     bdbi_xdr_put_u32(o, 0);
     bdbi_xdr_put_u32(o, 0);
-    for (int i = 0; i < 10; i++) bdbi_xdr_put_u32(o, (uint32_t)gen_below(&v, 20000));
+    for (int i = 0; i < 10; i++)
+        bdbi_xdr_put_u32(o, (uint32_t)gen_versioned((int64_t)gen_below(&v, 20000), version));
     gen_id32(g, BDB_CONTRACT_CODE, slot, gen_prefix(g, BDB_CONTRACT_CODE, slot), o);
     /* wasm-like: a header, then bytes of 6 bits of entropy (code
      * compresses about as much as real modules) */
@@ -532,5 +533,6 @@ void gen_ttl_body(const gen *g, uint64_t slot, uint32_t version, uint32_t last_m
     /* temporary entries live days, persistent ones months */
     gen_rng v = gen_rng_of(g, gen_tag(GH_VALUE, BDB_TTL, version), slot);
     uint64_t span = durable ? 3110400 : 120960;
-    bdbi_xdr_put_u32(o, last_modified + (uint32_t)gen_below(&v, span));
+    bdbi_xdr_put_u32(o, last_modified +
+                            (uint32_t)gen_versioned((int64_t)gen_below(&v, span), version));
 }
