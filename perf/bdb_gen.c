@@ -82,6 +82,8 @@ static void print_text(const gen_archive_opts *o, const gen_archive_report *r)
            r->gzip_s, o->threads, r->total_s);
     printf("peak RSS (VmHWM): %.1f MiB\n", (double)r->peak_rss_kib / 1024);
     printf("live bucket list hash: %s\n", lh);
+    hex(r->header_hash, lh);
+    printf("header bucketListHash: %s\n", lh);
 }
 
 static void print_json(const gen_archive_opts *o, const gen_archive_report *r)
@@ -106,11 +108,13 @@ static void print_json(const gen_archive_opts *o, const gen_archive_report *r)
                (unsigned long long)k->records[BDB_DEADENTRY], (unsigned long long)k->bytes,
                (unsigned long long)k->gz_bytes, h);
     }
+    char hh[65];
     hex(r->list_hash, h);
+    hex(r->header_hash, hh);
     printf("],\"bytes\":%llu,\"gz_bytes\":%llu,\"write_s\":%.3f,\"gzip_s\":%.3f,\"total_s\":%.3f,"
-           "\"peak_rss_kib\":%ld,\"list_hash\":\"%s\"}\n",
+           "\"peak_rss_kib\":%ld,\"list_hash\":\"%s\",\"header_hash\":\"%s\"}\n",
            (unsigned long long)r->bytes, (unsigned long long)r->gz_bytes, r->write_s, r->gzip_s,
-           r->total_s, r->peak_rss_kib, h);
+           r->total_s, r->peak_rss_kib, h, hh);
 }
 
 static int cmd_archive(int argc, char **argv)

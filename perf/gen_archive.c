@@ -340,6 +340,11 @@ int gen_archive_write(bdb_env *env, const gen_archive_opts *o, gen_archive_repor
             memcpy(snap[i], r->buckets[2 * i + 1].hash, 32);
         }
         rc = bdb_list_hash(curr, snap, r->list_hash);
+        uint8_t hot[32];
+        memset(curr, 0, sizeof curr);
+        memset(snap, 0, sizeof snap);
+        if (!rc) rc = bdb_list_hash(curr, snap, hot);
+        if (!rc) rc = bdb_header_bucket_list_hash(o->protocol, r->list_hash, hot, r->header_hash);
     }
     r->total_s = now_s() - t0;
     r->peak_rss_kib = status_kib("VmHWM");

@@ -54,7 +54,8 @@ typedef struct gen_archive_report {
     uint64_t deleted; /* keys that are only a version and its tombstone */
     gen_archive_bucket buckets[GEN_BUCKETS];
     uint64_t bytes, gz_bytes;
-    uint8_t list_hash[32];
+    uint8_t list_hash[32];   /* the live list's */
+    uint8_t header_hash[32]; /* LedgerHeader.bucketListHash (with the empty hot archive) */
     double write_s, gzip_s, total_s;
     long peak_rss_kib;
 } gen_archive_report;

@@ -114,3 +114,12 @@ int gen_layout_place(const gen_layout *lo, int type, uint64_t slot, gen_rec out[
     older(lo, out[1].bucket, &r, &out[0]);
     return 2;
 }
+
+int gen_layout_newest(const gen_layout *lo, int type, uint64_t slot, gen_rec *out)
+{
+    gen_rec x[2];
+    int n = gen_layout_place(lo, type, slot, x);
+    if (n == 0 || x[n - 1].type == BDB_DEADENTRY) return 0;
+    *out = x[n - 1];
+    return 1;
+}

@@ -57,4 +57,8 @@ int gen_layout_is_file(const gen_layout *lo, int b);
  * slots are in the list. */
 int gen_layout_place(const gen_layout *lo, int type, uint64_t slot, gen_rec out[2]);
 
+/* The newest record of the key at (type, slot): 1 with *out filled when
+ * the key is live in the list (what a point load returns), else 0. */
+int gen_layout_newest(const gen_layout *lo, int type, uint64_t slot, gen_rec *out);
+
 #endif

@@ -276,7 +276,7 @@ static void put_field_map(const gen *g, bdbi_xdr_out *o, gen_rng *r, uint32_t n)
     bdbi_xdr_put_u32(o, 1);
     bdbi_xdr_put_u32(o, n);
     for (uint32_t i = 0; i < n; i++) {
-        char key[8];
+        char key[16];
         snprintf(key, sizeof key, "f%02u", i);
         put_symbol(o, key);
         put_small_value(g, o, r);
@@ -309,7 +309,7 @@ static void put_instance(const gen *g, const cd_loc *l, bdbi_xdr_out *o, gen_rng
     uint32_t n = 1 + (uint32_t)gen_below(s, 12);
     bdbi_xdr_put_u32(o, n);
     for (uint32_t i = 0; i < n; i++) {
-        char key[8];
+        char key[16];
         snprintf(key, sizeof key, "k%02u", i);
         put_symbol(o, key);
         put_small_value(g, o, v);
