@@ -392,13 +392,15 @@ size_t gen_entry(const gen *g, int type, uint64_t slot, uint32_t version, uint32
     return o.len;
 }
 
-size_t gen_absent_key(const gen *g, uint64_t j, uint8_t *buf, int *type)
+size_t gen_absent_key(const gen *g, uint64_t j, uint8_t *buf, int *type, uint64_t *slot)
 {
     gen_rng r = gen_rng_of(g, gen_tag(GH_ABSENT, 0, 0), j);
     uint64_t x = gen_below(&r, g->n);
     int t = 0;
     while (x >= g->count[t]) x -= g->count[t++];
     uint64_t k = gen_below(&r, g->count[t]);
+    uint64_t s = GEN_SLOT(k, GEN_ABSENT + (gen_next(&r) & 1));
     *type = t;
-    return gen_key(g, t, GEN_SLOT(k, GEN_ABSENT + (gen_next(&r) & 1)), buf);
+    if (slot) *slot = s;
+    return gen_key(g, t, s, buf);
 }

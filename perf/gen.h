@@ -58,8 +58,9 @@ size_t gen_entry(const gen *g, int type, uint64_t slot, uint32_t version, uint32
 
 /* The j-th key that is in no version of the state (neither live nor
  * deleted), of a type drawn with the live mix; stores the type in *type
- * and returns the key's length. */
-size_t gen_absent_key(const gen *g, uint64_t j, uint8_t *buf, int *type);
+ * and its slot in *slot (may be NULL; gen_entry makes entries of it) and
+ * returns the key's length. */
+size_t gen_absent_key(const gen *g, uint64_t j, uint8_t *buf, int *type, uint64_t *slot);
 
 /* Iteration of the state in stellar-core's bucket order (by type, then
  * key): every live slot and, with GEN_ITER_DELETED, the deleted ones.

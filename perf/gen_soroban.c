@@ -500,10 +500,18 @@ void gen_config_body(const gen *g, uint64_t slot, uint32_t version, bdbi_xdr_out
     case 15:
         bdbi_xdr_put_u32(o, 100), bdbi_xdr_put_i64(o, 3500);
         break;
-    default: { /* 16: SCP timing */
+    case 16: {
         static const uint32_t a[5] = {5000, 1000, 1000, 1000, 1000};
         put_u32s(o, a, 5);
+        break;
     }
+    case 17: /* protocol 26's frozen keys and bypass lists (absent slots only): empty */
+    case 19:
+        bdbi_xdr_put_u32(o, 0);
+        break;
+    default:
+        bdbi_xdr_put_u32(o, 0), bdbi_xdr_put_u32(o, 0);
+        break;
     }
 }
 

@@ -197,15 +197,21 @@ Test(gen, entries_valid_in_order_ttl_and_absent_keys)
     bdb_bucket_info info;
     cr_assert_eq(bdb_bucket_writer_finish(w, &info), 0, "%s", bdb_errmsg());
     cr_assert_eq(info.records, items + 1); /* and the METAENTRY */
-    /* absent keys: valid, of every type, in no version of the state */
+    /* absent keys: valid, of every type, in no version of the state, and
+     * valid entries can be made of them (new entries of a workload) */
     qsort(seen.h, seen.n, sizeof *seen.h, u64_cmp);
     int types_seen[GEN_TYPES] = {0};
     for (uint64_t j = 0; j < 20000; j++) {
         int t;
-        size_t kl = gen_absent_key(g, j, key, &t);
+        uint64_t slot;
+        size_t kl = gen_absent_key(g, j, key, &t, &slot), dl;
         cr_assert_eq(bdb_ledger_key_check(key, kl), 0, "%s", bdb_errmsg());
         cr_assert_not(keyset_has(&seen, key, kl), "absent key %llu (type %d) is in the state",
                       (unsigned long long)j, t);
+        size_t n = gen_entry(g, t, slot, 0, 9, derived, sizeof derived);
+        cr_assert_eq(bdb_ledger_entry_key(derived, n, prev, sizeof prev, &dl), 0,
+                     "absent entry of type %d: %s", t, bdb_errmsg());
+        cr_assert(dl == kl && !memcmp(prev, key, kl), "type %d: entry of another key", t);
         types_seen[t] = 1;
     }
     for (int t = 0; t < GEN_TYPES; t++) cr_assert(types_seen[t], "no absent key of type %d", t);
@@ -332,7 +338,7 @@ Test(gen, archive_imports_with_the_generated_state)
     cr_assert_gt(gone, 10);
     for (uint64_t j = 0; j < 5000; j++) {
         int t;
-        size_t kl = gen_absent_key(g, j, key, &t);
+        size_t kl = gen_absent_key(g, j, key, &t, NULL);
         bdb_list_entry e;
         cr_assert_eq(bdb_list_get(v, key, kl, &e), 0, "absent key %llu (%s) found",
                      (unsigned long long)j, bdb_entry_type_name(t));
