@@ -68,10 +68,12 @@ static int need_arg(int i, int argc, const char *cmd, const char *opt)
     return 0;
 }
 
-static void print_stats(const bdb_import_stats *s)
+static void print_stats(bdb_env *env, const bdb_import_stats *s)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    bdb_stats es;
+    int have_env = bdb_env_stats(env, &es) == 0;
     printf("wall         %.2f s (buckets %.2f s, of which fetching %.2f s; adopting %.2f s)\n",
            s->wall_s, s->buckets_s, s->fetch_s, s->adopt_s);
     printf("cpu          gunzip %.2f s, sha256 %.2f s, checks+index %.2f s, write %.2f s\n",
@@ -82,6 +84,15 @@ static void print_stats(const bdb_import_stats *s)
            (unsigned long long)s->bytes_compressed, (unsigned long long)s->bytes,
            (unsigned long long)s->records);
     printf("peak rss     %ld KiB\n", ru.ru_maxrss);
+    static const char *const cat[BDB_MEM__COUNT] = {"core",  "pool", "xdr", "bucket", "index",
+                                                    "cache", "list", "map", "archive", "other"};
+    if (have_env) {
+        printf("heap peak    %llu KiB:", (unsigned long long)es.mem_total.peak_bytes >> 10);
+        for (int c = 0; c < BDB_MEM__COUNT; c++)
+            if (es.mem[c].peak_bytes >= 1024)
+                printf(" %s %llu", cat[c], (unsigned long long)es.mem[c].peak_bytes >> 10);
+        printf("\n");
+    }
 }
 
 int import_main(int argc, char **argv)
@@ -162,7 +173,7 @@ int import_main(int argc, char **argv)
         char hex[65];
         tool_hex(st.header_hash, 32, hex);
         if (!rc) printf("ledger %u bucketListHash %s\n", st.ledger, hex);
-        if (!rc && a.stats) print_stats(&stats);
+        if (!rc && a.stats) print_stats(env, &stats);
         if (bdb_list_close(l) && !rc) rc = -1;
     }
     (void)bdb_env_close(env);
