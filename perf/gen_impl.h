@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "bucketdb/ledger.h"
+#include "core/hash.h"
 #include "xdr/xdrout.h"
 
 #include "gen.h"
@@ -47,16 +48,6 @@ struct gen {
 
 /* ---- hashing ---- */
 
-static inline uint64_t gen_fmix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
 /* Purposes of hashes; combined with the type and a version into a tag. */
 enum {
     GH_ID = 1,   /* bytes of IDs */
@@ -78,8 +69,8 @@ static inline uint64_t gen_tag(int purpose, int type, uint32_t version)
 /* The hash of (seed, tag, x). */
 static inline uint64_t gen_hash(const gen *g, uint64_t tag, uint64_t x)
 {
-    return gen_fmix(gen_fmix(g->seed ^ (tag * 0x9e3779b97f4a7c15ull)) ^
-                    (x * 0xd6e8feb86659fd93ull) ^ 0x2545f4914f6cdd1dull);
+    return bdbi_fmix64(bdbi_fmix64(g->seed ^ (tag * 0x9e3779b97f4a7c15ull)) ^
+                       (x * 0xd6e8feb86659fd93ull) ^ 0x2545f4914f6cdd1dull);
 }
 
 /* splitmix64: a stream of values from one hash. */

@@ -19,6 +19,18 @@ static inline uint64_t bdbi_hash64(const void *data, size_t n, uint64_t seed)
     return XXH3_64bits_withSeed(data, n, seed);
 }
 
+/* MurmurHash3's 64-bit finalizer: a bijection that spreads every input
+ * bit over the output (distinct inputs keep distinct outputs). */
+static inline uint64_t bdbi_fmix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
 /* A random 64-bit value from the kernel (getrandom), or, if it has none
  * to give without blocking, a hash of the clock, the pid and `salt`: for
  * key-hash seeds that nobody can predict, so nobody can choose keys that

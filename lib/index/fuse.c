@@ -28,6 +28,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/hash.h"
 
 #define CAT BDB_MEM_INDEX
 
@@ -64,21 +65,11 @@ struct bdbi_fuse {
 
 /* ---- hashing --------------------------------------------------------------- */
 
-/* MurmurHash3's 64-bit finalizer: a bijection, so distinct keys keep distinct
- * hashes under any seed (peeling relies on it). */
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
+/* bdbi_fmix64 is a bijection: distinct keys keep distinct hashes under any
+ * seed (peeling relies on it). */
 static inline uint64_t key_hash(uint64_t key, uint64_t seed)
 {
-    return mix64(key + seed);
+    return bdbi_fmix64(key + seed);
 }
 
 static inline uint32_t fingerprint(uint64_t h, int bits)
@@ -413,7 +404,7 @@ int bdbi_fuse_build(bdb_env *env, const uint64_t *keys, size_t n, int fp_bits, u
     uint64_t seed = 0;
     int ok = 0, deduped = 0;
     for (int t = 0; rc == 0 && t < MAX_TRIES && !ok; t++) {
-        seed = mix64(seed_hint + (uint64_t)t * 0x9e3779b97f4a7c15ull);
+        seed = bdbi_fmix64(seed_hint + (uint64_t)t * 0x9e3779b97f4a7c15ull);
         if (peel(&s, &g, set, m, seed) == m) {
             ok = 1;
         } else if (!deduped) {

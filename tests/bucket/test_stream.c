@@ -17,6 +17,7 @@
 #include "core/endian.h"
 #include "core/sha256.h"
 #include "fixture.h"
+#include "../test_files.h"
 
 static bdb_bucket_info bucket;
 static char bucket_path[256];
@@ -79,19 +80,6 @@ static int tap(void *ctx, const uint8_t *p, size_t n)
     return 0;
 }
 
-static void *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *p = malloc(*len ? *len : 1);
-    cr_assert_eq(fread(p, 1, *len, f), *len);
-    fclose(f);
-    return p;
-}
-
 /* Streams `path` (hot -1) and compares every record with the mapped
  * reader over the plain bucket. */
 static void expect_same_as_mapped(const char *path, int want_gzip)
@@ -132,7 +120,7 @@ static void expect_same_as_mapped(const char *path, int want_gzip)
     cr_assert_eq(bdbi_bstream_hash(s, h), 0);
     cr_assert_eq(memcmp(h, bucket.hash, 32), 0, "SHA-256 of the uncompressed bytes");
     size_t len;
-    uint8_t *file = read_all(bucket_path, &len);
+    uint8_t *file = tf_read(bucket_path, &len);
     cr_assert_eq(c.n, len, "the tap saw every byte");
     cr_assert_eq(memcmp(c.p, file, len), 0, "the tap saw the bytes in order");
     free(file);
@@ -184,14 +172,6 @@ Test(stream, fixed_memory)
     cr_assert_eq(bdb_env_close(e2), 0);
 }
 
-static void write_bytes(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    cr_assert_eq(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
-
 /* Expects the first `next` that is not a record to fail with `want`,
  * the message holding `needle`. */
 static void expect_refused(const char *path, int want, const char *needle)
@@ -213,21 +193,21 @@ Test(stream, hostile_streams)
 {
     make_bucket(3000);
     size_t len;
-    uint8_t *file = read_all(bucket_path, &len);
+    uint8_t *file = tf_read(bucket_path, &len);
     char bad[256], cmd_gz[256];
     snprintf(bad, sizeof bad, "%s/bad.xdr", dir);
     snprintf(cmd_gz, sizeof cmd_gz, "%s/bad.xdr.gz", dir);
 
     /* a mark claiming 2 GiB: refused before any buffer grows */
     uint8_t huge[8] = {0xff, 0xff, 0xff, 0xfc, 0, 0, 0, 0};
-    write_bytes(bad, huge, sizeof huge);
+    tf_write(bad, huge, sizeof huge);
     expect_refused(bad, BDB_EFORMAT, "record of");
     /* a mark without the last-fragment bit */
     uint8_t frag[8] = {0x00, 0x00, 0x00, 0x04, 0, 0, 0, 0};
-    write_bytes(bad, frag, sizeof frag);
+    tf_write(bad, frag, sizeof frag);
     expect_refused(bad, BDB_EFORMAT, "bad record mark");
     /* cut inside the last record, plain and gzipped */
-    write_bytes(bad, file, len - 6);
+    tf_write(bad, file, len - 6);
     expect_refused(bad, BDB_EFORMAT, "truncated");
     cr_assert_eq(RUN("gzip -c %s > %s", bad, cmd_gz), 0);
     expect_refused(cmd_gz, BDB_EFORMAT, "truncated");
@@ -253,7 +233,7 @@ Test(stream, hostile_streams)
     cr_assert_gt(b, 0, "two neighbouring records of one size");
     memcpy(sw + a, file + b, b - a);
     memcpy(sw + b, file + a, b - a);
-    write_bytes(bad, sw, len);
+    tf_write(bad, sw, len);
     expect_refused(bad, BDB_EFORMAT, "not strictly greater");
     bdbi_bstream *s;
     cr_assert_eq(bdbi_bstream_open(env, bad, -1, 0, &s), 0);

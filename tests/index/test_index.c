@@ -17,6 +17,7 @@
 #include "index_fixture.h"
 
 #include "../core/alloc_fail.h"
+#include "../test_files.h"
 
 TestSuite(index, .init = fixture_setup, .fini = fixture_teardown, .timeout = 120);
 
@@ -510,27 +511,6 @@ Test(index, pool_map)
 
 /* ---- the persisted form ----------------------------------------------- */
 
-static void write_bytes(const char *path, const uint8_t *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    cr_assert_eq(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
-
-static uint8_t *read_bytes(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(*n ? *n : 1);
-    cr_assert_eq(fread(p, 1, *n, f), *n);
-    fclose(f);
-    return p;
-}
-
 /* Loads path and expects failure `code` (0: EFORMAT or ECORRUPT) naming it. */
 static void expect_reject(const char *path, const bdbi_index_params *p, uint64_t size, uint64_t xxh,
                           int code, const char *what)
@@ -564,7 +544,7 @@ static void check_rejections(const dataset *d, const bdbi_index_params *p)
     bdbi_index *x = by_scan(d, p);
     cr_assert_eq(bdbi_index_save(env, x, path, d->len, d->xxh, 0), 0, "%s", bdb_errmsg());
     size_t n;
-    uint8_t *img = read_bytes(path, &n), *cp = malloc(n);
+    uint8_t *img = tf_read(path, &n), *cp = malloc(n);
 
     /* another configuration or file: EFORMAT */
     bdbi_index_params q = *p;
@@ -578,28 +558,28 @@ static void check_rejections(const dataset *d, const bdbi_index_params *p)
     expect_reject(path, p, d->len, d->xxh ^ 1, BDB_EFORMAT, "file XXH3");
     memcpy(cp, img, n);
     cp[8]++;
-    write_bytes(bad, cp, n);
+    tf_write(bad, cp, n);
     expect_reject(bad, p, d->len, d->xxh, BDB_EFORMAT, "version");
 
     /* damage: ECORRUPT for truncation, EFORMAT or ECORRUPT for a flipped
      * bit (a flip of the version is an index of another version) */
     for (size_t len = 0; len < n; len++) {
-        write_bytes(bad, img, len);
+        tf_write(bad, img, len);
         expect_reject(bad, p, d->len, d->xxh, BDB_ECORRUPT, "truncated");
     }
     for (size_t bit = 0; bit < 8 * n; bit++) {
         memcpy(cp, img, n);
         cp[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-        write_bytes(bad, cp, n);
+        tf_write(bad, cp, n);
         expect_reject(bad, p, d->len, d->xxh,
                       bit / 8 >= 8 && bit / 8 < 12 ? BDB_EFORMAT : BDB_ECORRUPT, "bit flip");
     }
     /* foreign files */
-    write_bytes(bad, d->data, d->len);
+    tf_write(bad, d->data, d->len);
     expect_reject(bad, p, d->len, d->xxh, BDB_ECORRUPT, "bucket file");
     memcpy(cp, img, n);
     cp[0] ^= 0x20;
-    write_bytes(bad, cp, n);
+    tf_write(bad, cp, n);
     expect_reject(bad, p, d->len, d->xxh, BDB_ECORRUPT, "magic");
     snprintf(bad, sizeof bad, "%s/missing.index", dir);
     bdbi_index *y;
@@ -616,7 +596,7 @@ static void check_rejections(const dataset *d, const bdbi_index_params *p)
             memcpy(cp, img, n);
             bdbi_put_be32(cp + at, vals[v]);
             fix_checksum(cp, n);
-            write_bytes(bad, cp, n);
+            tf_write(bad, cp, n);
             int rc = bdbi_index_load(env, bad, p, d->len, d->xxh, &y);
             tried++;
             cr_assert(rc == 0 || rc == BDB_ECORRUPT, "word %zu: rc %d", at, rc);
@@ -857,7 +837,7 @@ Test(index, skip_ties)
     snprintf(bad, sizeof bad, "%s/skipbad.index", dir);
     cr_assert_eq(bdbi_index_save(env, x, path, d.len, d.xxh, 1), 0, "%s", bdb_errmsg());
     size_t n;
-    uint8_t *img = read_bytes(path, &n), *cp = malloc(n);
+    uint8_t *img = tf_read(path, &n), *cp = malloc(n);
     size_t body = 0;
     for (size_t at = 64; at + 4 <= n && !body; at += 8)
         if (!memcmp(img + at, "SKIP", 4)) body = at + 16;
@@ -876,7 +856,7 @@ Test(index, skip_ties)
         memcpy(cp, img, n);
         memcpy(cp + body + damage[k].at, damage[k].v, damage[k].n);
         fix_checksum(cp, n);
-        write_bytes(bad, cp, n);
+        tf_write(bad, cp, n);
         expect_reject(bad, &p, d.len, d.xxh, BDB_ECORRUPT, damage[k].what);
     }
     free(img);

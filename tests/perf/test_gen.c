@@ -28,6 +28,8 @@
 #include "perf/gen_layout.h"
 #include "perf/gen_pgzip.h"
 
+#include "../test_files.h"
+
 static char g_dir[64];
 static bdb_env *g_env;
 
@@ -412,27 +414,6 @@ Test(gen, same_seed_same_archive_bytes)
 
 /* ---- parallel gzip ---- */
 
-static void write_file(const char *path, const uint8_t *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    cr_assert_eq(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
-
-static uint8_t *read_file(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "%s", path);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(*n ? *n : 1);
-    cr_assert_eq(fread(p, 1, *n, f), *n);
-    fclose(f);
-    return p;
-}
-
 /* One gzip member (zlib's inflate with gzip framing, which checks the
  * CRC-32 and length of the trailer) whose content is `want`. */
 static void expect_gunzips_to(const uint8_t *gz, size_t gz_len, const uint8_t *want, size_t n)
@@ -463,20 +444,20 @@ Test(gen, parallel_gzip_is_one_member_whatever_the_threads)
         x = x * 6364136223846793005ull + 1442695040888963407ull;
         data[i] = (i / 4096) % 2 ? (uint8_t)(x >> 56) : (uint8_t)(i % 61);
     }
-    write_file(P("in"), data, n);
+    tf_write(P("in"), data, n);
     uint64_t z1, z4;
     cr_assert_eq(gen_pgzip(P("in"), P("one.gz"), 6, 1, 0, &z1), 0, "%s", strerror(errno));
     cr_assert_eq(gen_pgzip(P("in"), P("four.gz"), 6, 4, 0, &z4), 0, "%s", strerror(errno));
     size_t l1, l4;
-    uint8_t *g1 = read_file(P("one.gz"), &l1), *g4 = read_file(P("four.gz"), &l4);
+    uint8_t *g1 = tf_read(P("one.gz"), &l1), *g4 = tf_read(P("four.gz"), &l4);
     cr_assert_eq(l1, z1);
     cr_assert(l1 == l4 && !memcmp(g1, g4, l1), "the output depends on the threads");
     expect_gunzips_to(g1, l1, data, n);
     free(g1), free(g4);
     /* an empty file is an empty member */
-    write_file(P("empty"), data, 0);
+    tf_write(P("empty"), data, 0);
     cr_assert_eq(gen_pgzip(P("empty"), P("empty.gz"), 6, 2, 0, &z1), 0);
-    g1 = read_file(P("empty.gz"), &l1);
+    g1 = tf_read(P("empty.gz"), &l1);
     expect_gunzips_to(g1, l1, data, 0);
     free(g1);
     free(data);
