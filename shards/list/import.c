@@ -258,25 +258,28 @@ static int fetch_and_ingest(job *j)
 
 /* ---- the import ---- */
 
-/* Removes what an import left in its work directory, then the directory
- * (left if something else is in it). */
-static void clean_work(bdb_env *env, const char *work)
+/* Removes the files of `dir` that `ours` names, then the directory (left
+ * if anything else is in it). */
+static void remove_ours(bdb_env *env, const char *dir, int (*ours)(const char *name))
 {
-    DIR *d = opendir(work);
+    DIR *d = opendir(dir);
     if (!d) return;
     struct dirent *e;
     char p[PATH_MAX];
-    while ((e = readdir(d)) != NULL) {
-        const char *n = e->d_name;
-        size_t len = strlen(n);
-        int ours = !strcmp(n, HAS_NAME) || bdbi_fs_is_tmp_name(n) ||
-                   (!strncmp(n, "bucket-", 7) && ((len > 4 && !strcmp(n + len - 4, ".xdr")) ||
-                                                  (len > 7 && !strcmp(n + len - 7, ".xdr.gz"))));
-        if (ours && (size_t)snprintf(p, sizeof p, "%s/%s", work, n) < sizeof p)
+    while ((e = readdir(d)) != NULL)
+        if (ours(e->d_name) && (size_t)snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < sizeof p)
             (void)bdbi_fs_unlink(env, p);
-    }
     closedir(d);
-    (void)rmdir(work);
+    (void)rmdir(dir);
+}
+
+/* What an import leaves in its work directory. */
+static int work_file(const char *n)
+{
+    size_t len = strlen(n);
+    return !strcmp(n, HAS_NAME) || bdbi_fs_is_tmp_name(n) ||
+           (!strncmp(n, "bucket-", 7) && ((len > 4 && !strcmp(n + len - 4, ".xdr")) ||
+                                          (len > 7 && !strcmp(n + len - 7, ".xdr.gz"))));
 }
 
 /* The checkpoint's HAS in work/has.json: the one an earlier attempt
@@ -319,25 +322,13 @@ static int get_has(bdb_env *env, const bdb_archive_options *opts, const char *wo
     return BDB_EINTERNAL;
 }
 
-/* After a failed import into a directory it created: removes what the
- * store's open and the adoption left there (the lock file, bucket files
- * and their indexes, temporary files), then the directory, so that a
- * failed import leaves nothing behind. */
-static void discard_new_store(bdb_env *env, const char *dir)
+/* What the store's open and the adoption leave in a store directory (the
+ * lock file, bucket files and their indexes, temporary files): after a
+ * failed import into a directory it created, these go with it. */
+static int new_store_file(const char *n)
 {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    char p[PATH_MAX];
-    while ((e = readdir(d)) != NULL) {
-        const char *n = e->d_name;
-        int ours = !strcmp(n, "bucketdb.lock") || !strncmp(n, "bucket-", 7) ||
-                   !strncmp(n, "MANIFEST", 8) || bdbi_fs_is_tmp_name(n);
-        if (ours && (size_t)snprintf(p, sizeof p, "%s/%s", dir, n) < sizeof p)
-            (void)bdbi_fs_unlink(env, p);
-    }
-    closedir(d);
-    (void)rmdir(dir);
+    return !strcmp(n, "bucketdb.lock") || !strncmp(n, "bucket-", 7) || !strncmp(n, "MANIFEST", 8) ||
+           bdbi_fs_is_tmp_name(n);
 }
 
 static double since(const struct timespec *a, const struct timespec *b)
@@ -443,12 +434,12 @@ BDB_API int bdb_archive_import(bdb_env *env, const bdb_archive_options *opts, ui
             bdbi_err_saved e;
             bdbi_err_save(&e);
             (void)bdb_list_close(l);
-            if (created) discard_new_store(env, dir);
+            if (created) remove_ours(env, dir, new_store_file);
             rc = bdbi_err_restore(&e);
         }
         return rc;
     }
-    clean_work(env, work);
+    remove_ours(env, work, work_file);
     *out = l;
     return 0;
 }
