@@ -67,7 +67,8 @@ BDB_API void bdb_archive_options_init(bdb_archive_options *opts);
  * unless every bucket verified: a failed fetch is BDB_EIO naming the
  * object and the command's status, a bucket that does not hash to its
  * name BDB_ECORRUPT naming it. A ledger that is not a checkpoint is
- * BDB_EINVAL. Stores the new store in *out. */
+ * BDB_EINVAL, and so is list_opts->read_only (this creates a store).
+ * Stores the new store in *out. */
 BDB_API int bdb_archive_import(bdb_env *env, const bdb_archive_options *opts, uint32_t ledger,
                                const char *dir, const bdb_list_options *list_opts, bdb_list **out);
 
@@ -92,7 +93,9 @@ BDB_API void bdb_publish_options_init(bdb_publish_options *opts);
  * above's snap is protocol 12 or later, else its finished output is
  * named), at its checkpoint path and at BDB_ARCHIVE_WELL_KNOWN. Every file
  * is written atomically; buckets before the HAS, so a reader never finds
- * a HAS naming a bucket that is not there. */
+ * a HAS naming a bucket that is not there. A store opened read-only is
+ * BDB_EINVAL before anything is written (publishing waits for its merges,
+ * which only a writable handle runs). */
 BDB_API int bdb_archive_publish(bdb_list *l, const char *archive_dir,
                                 const bdb_publish_options *opts);
 

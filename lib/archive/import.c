@@ -265,6 +265,11 @@ BDB_API int bdb_archive_import(bdb_env *env, const bdb_archive_options *opts, ui
 {
     if (out) *out = NULL;
     if (!env || !opts || !dir || !out) return bdbi_err(BDB_EINVAL, "bdb_archive_import: NULL");
+    if (list_opts && list_opts->read_only)
+        return bdbi_err(BDB_EINVAL,
+                        "option read_only: an import creates the store %s, which a read-only "
+                        "open cannot do",
+                        dir);
     if (ledger && !bdb_archive_is_checkpoint(ledger))
         return bdbi_err(BDB_EINVAL,
                         "ledger %u is not a checkpoint (checkpoints are 64k - 1: %u and %u are "
