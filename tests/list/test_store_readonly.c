@@ -165,7 +165,7 @@ static void snap_take(const char *dir, dsnap *s)
         free(data);
     }
     closedir(d);
-    qsort(s->v, s->n, sizeof *s->v, by_fent_name);
+    if (s->n) qsort(s->v, s->n, sizeof *s->v, by_fent_name);
 }
 
 static void snap_free(dsnap *s)
