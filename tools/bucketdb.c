@@ -117,10 +117,11 @@ const cli_command cli_commands[] = {
      cmd_key_main},
     {"get", "look up one ledger key in a store",
      "usage: bucketdb get [--hot] [STORE OPTIONS] STORE KEY\n"
-     "Opens the store in the directory STORE (as bdb_list_open does: an existing\n"
-     "store only; pending merges restart and are stopped again at exit, the\n"
-     "committed state does not change) and looks KEY up (see `bucketdb help key`)\n"
-     "at its last ledger. Prints the newest live entry as one JSON object:\n"
+     "Opens the existing store in the directory STORE read-only (every file checked;\n"
+     "nothing in the directory written or removed, no merge restarted; a shared\n"
+     "lock: refused while another process has the store open for writing) and\n"
+     "looks KEY up (see `bucketdb help key`) at its last ledger. Prints the newest\n"
+     "live entry as one JSON object:\n"
      "  {\"key\":{...},\"ledger\":N,\"type\":\"LIVEENTRY\",\"level\":L,\"bucket\":\"curr\",\n"
      "   \"last_modified\":M,\"entry\":\"<base64 LedgerEntry XDR>\",\"json\":{...}}\n"
      "  --hot   look in the hot archive list (archived entries) instead\n" STORE_OPTIONS
@@ -142,11 +143,13 @@ const cli_command cli_commands[] = {
      "of the store in STORE as a node opening it with the same store options would\n"
      "use them: page-indexed files only (live files of at least --cutoff-mb MiB,\n"
      "and every hot-archive file); exact indexes are never persisted. The store is\n"
-     "opened without reading index files, so every index is built from its bucket\n"
-     "file by one scan. A missing or invalid index file is written, a valid one is\n"
-     "kept (with --rebuild, rewritten). Prints one line per bucket file (wrote,\n"
-     "replaced, kept, or exact) and a summary; a progress bar on stderr when it is a\n"
-     "terminal.\n"
+     "opened for writing (its exclusive lock; temporary and unreferenced files are\n"
+     "removed, pending merges restart and are stopped again at exit, the committed\n"
+     "state does not change), without reading index files, so every index is built\n"
+     "from its bucket file by one scan. A missing or invalid index file is written,\n"
+     "a valid one is kept (with --rebuild, rewritten). Prints one line per bucket\n"
+     "file (wrote, replaced, kept, or exact) and a summary; a progress bar on stderr\n"
+     "when it is a terminal.\n"
      "  --rebuild   rewrite every index file, valid or not\n" STORE_OPTIONS,
      cmd_index_main},
     {"import", "create a store from a history archive's checkpoint (buckets verified first)", NULL,

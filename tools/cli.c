@@ -370,8 +370,8 @@ int cli_store_arg(const char *cmd, int c, const char *val, cli_store_args *a)
     return 2;
 }
 
-int cli_store_open(const char *cmd, const char *dir, const cli_store_args *a, int persist_index,
-                   bdb_env **env, bdb_list **l)
+int cli_store_open(const char *cmd, const char *dir, const cli_store_args *a, int read_only,
+                   int persist_index, bdb_env **env, bdb_list **l)
 {
     *env = NULL;
     *l = NULL;
@@ -382,9 +382,11 @@ int cli_store_open(const char *cmd, const char *dir, const cli_store_args *a, in
     o.index_page_size_exponent = a->page_exponent;
     o.cache_mb = a->cache_mb;
     o.persist_index = persist_index;
-    /* bdb_list_open takes the directory's lock (creating the lock file)
-     * before it looks for a store: look first, so that pointing the tool
-     * at the wrong directory leaves nothing behind */
+    o.read_only = read_only;
+    /* a writable bdb_list_open takes the directory's lock (creating the
+     * lock file) before it looks for a store: look first, so that pointing
+     * the tool at the wrong directory leaves nothing behind, and so that
+     * every command says the same thing about it */
     DIR *d = opendir(dir);
     if (!d) {
         cli_err(cmd, "cannot open the store %s: %s", dir, strerror(errno));

@@ -147,10 +147,10 @@ void cli_store_args_init(cli_store_args *a);
 int cli_store_arg(const char *cmd, int c, const char *val, cli_store_args *a);
 
 /* Opens the existing store in `dir` (never creates one) with the given
- * read-side options and `persist_index`. Prints the error and returns 1
- * on failure (*env and *l NULL). */
-int cli_store_open(const char *cmd, const char *dir, const cli_store_args *a, int persist_index,
-                   bdb_env **env, bdb_list **l);
+ * read-side options, `read_only` and `persist_index` (bdb_list_options).
+ * Prints the error and returns 1 on failure (*env and *l NULL). */
+int cli_store_open(const char *cmd, const char *dir, const cli_store_args *a, int read_only,
+                   int persist_index, bdb_env **env, bdb_list **l);
 /* Closes both; returns 0, or 1 after printing an error. */
 int cli_store_close(const char *cmd, bdb_env *env, bdb_list *l);
 

@@ -95,8 +95,9 @@ int cmd_get_main(int argc, char **argv)
     }
     bdb_env *env;
     bdb_list *l;
-    /* persist_index 0: reading writes no index file into the store */
-    if (cli_store_open("get", dir, &sa, 0, &env, &l)) {
+    /* read-only: the store directory is left exactly as it is; valid
+     * index files are used, missing ones built in memory */
+    if (cli_store_open("get", dir, &sa, 1, 1, &env, &l)) {
         free(key);
         return 1;
     }

@@ -4,7 +4,13 @@
  * index files; the tool then checks each existing index file against the
  * store's configuration (bdbi_index_load, as open would) and writes those
  * that are missing or invalid, reporting each file, which the library's
- * open does silently. */
+ * open does silently.
+ *
+ * Unlike get and stats it opens the store writable, with the exclusive
+ * lock: it writes into the directory, and read-only handles are promised
+ * (by their shared lock) that nobody does while they hold it; and its
+ * report of index files whose buckets are gone relies on the writable
+ * open's cleanup removing them. */
 #include "config.h"
 
 #include <dirent.h>
@@ -107,7 +113,7 @@ int cmd_index_main(int argc, char **argv)
     char **before = list_index_files(dir, &n_before);
     bdb_env *env;
     bdb_list *l;
-    if (cli_store_open("index", dir, &sa, 0, &env, &l)) {
+    if (cli_store_open("index", dir, &sa, 0, 0, &env, &l)) {
         free_names(before, n_before);
         return 1;
     }

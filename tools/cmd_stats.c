@@ -222,7 +222,8 @@ int cmd_stats_main(int argc, char **argv)
     const char *dir = argv[optind];
     bdb_env *env;
     bdb_list *l;
-    if (cli_store_open("stats", dir, &sa, 0, &env, &l)) return 1;
+    /* read-only, as get */
+    if (cli_store_open("stats", dir, &sa, 1, 1, &env, &l)) return 1;
     snapshot s;
     memset(&s, 0, sizeof s);
     s.shards = l->n_shards;

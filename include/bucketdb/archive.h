@@ -87,7 +87,8 @@ BDB_API void bdb_archive_options_init(bdb_archive_options *opts);
  * unless every bucket verified: a failed fetch is BDB_EIO naming the
  * object and the command's status, a missing object BDB_ENOTFOUND, a
  * bucket that does not hash to its name BDB_ECORRUPT naming it. A ledger
- * that is not a checkpoint is BDB_EINVAL. Memory: per ingest a few MiB of
+ * that is not a checkpoint is BDB_EINVAL, and so is list_opts->read_only
+ * (this creates a store). Memory: per ingest a few MiB of
  * buffers plus the index being built (which the store keeps). Stores the
  * new store in *out. */
 BDB_API int bdb_archive_import(bdb_env *env, const bdb_archive_options *opts, uint32_t ledger,
@@ -114,7 +115,9 @@ BDB_API void bdb_publish_options_init(bdb_publish_options *opts);
  * above's snap is protocol 12 or later, else its finished output is
  * named), at its checkpoint path and at BDB_ARCHIVE_WELL_KNOWN. Every file
  * is written atomically; buckets before the HAS, so a reader never finds
- * a HAS naming a bucket that is not there. */
+ * a HAS naming a bucket that is not there. A store opened read-only is
+ * BDB_EINVAL before anything is written (publishing waits for its merges,
+ * which only a writable handle runs). */
 BDB_API int bdb_archive_publish(bdb_list *l, const char *archive_dir,
                                 const bdb_publish_options *opts);
 

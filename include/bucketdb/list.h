@@ -125,6 +125,20 @@ typedef struct bdb_list_options {
     /* Entry types the cache holds, as a mask of 1u << bdb_entry_type
      * (default 1u << BDB_ACCOUNT, as stellar-core). */
     uint32_t cache_types;
+    /* Open for inspection only (default 0). The open validates the
+     * manifest and every file as a normal open does, maps the buckets,
+     * uses the valid persisted index files (with persist_index) and builds
+     * the other indexes in memory; it writes, creates, renames and removes
+     * nothing in the directory, before or after (no merge is restarted:
+     * pending ones stay recorded by their inputs; no cleanup; no index,
+     * manifest or lock file is written); `create` is ignored. The handle
+     * takes a shared lock (see bdb_list_open). Reads, views, statistics
+     * and bdb_list_has_json work as usual; every call that would change
+     * the store or run merges (bdb_list_add_batch, bdb_list_add_hot_batch,
+     * bdb_list_wait_merges, bdb_archive_publish) is BDB_EINVAL, saying the
+     * store was opened read-only, and changes nothing. Calls that create a
+     * store (bdb_list_assume_state, bdb_archive_import) refuse the option. */
+    int read_only;
 } bdb_list_options;
 
 /* Fills *opts with the defaults documented on each field. */
@@ -138,14 +152,26 @@ BDB_API void bdb_list_options_init(bdb_list_options *opts);
  * manifest references are removed. Every file the manifest references is
  * read once and checked against its size and checksum (parity H17): a
  * missing or damaged file is BDB_ECORRUPT naming it, never rebuilt.
- * Cost: one sequential read of the stored buckets. Registers the store with `env`. */
+ * Cost: one sequential read of the stored buckets. Registers the store with `env`.
+ *
+ * With opts->read_only the directory is left exactly as it is (see the
+ * option) and a directory without a manifest is BDB_ENOTFOUND. The lock
+ * is then shared (an OFD read lock on the existing bucketdb.lock, opened
+ * read-only): read-only handles of any processes coexist; a writable
+ * handle and a read-only one exclude each other whichever comes first
+ * (BDB_ELOCKED naming the writer's pid, or saying the store is open
+ * read-only): a writer's merges, GC and open-time cleanup delete files
+ * that a concurrent read-only open would be validating, failing it on a
+ * store that is fine. So a read-only handle keeps writers out while it is
+ * open. A directory without bucketdb.lock (a store copied without it) is
+ * opened without a lock, as no writer holds it then. */
 BDB_API int bdb_list_open(bdb_env *env, const char *dir, const bdb_list_options *opts,
                           bdb_list **out);
 
 /* Stops the store's merges (they restart at the next open), waits for
  * its tasks, unlocks the directory and frees the handle. Views acquired
  * from it must be released first (BDB_EBUSY otherwise, nothing closed).
- * NULL is a no-op. */
+ * Closing a read-only handle writes nothing. NULL is a no-op. */
 BDB_API int bdb_list_close(bdb_list *l);
 
 /* Stages the hot-archive batch of ledger `ledger` (stellar-core's
@@ -154,7 +180,7 @@ BDB_API int bdb_list_close(bdb_list *l);
  * bdb_list_add_batch for the same ledger, which must follow; a second
  * hot batch for the ledger replaces the first. Requires protocol >= 23
  * (the ledger's starting protocol). Invalid input is refused here and
- * changes nothing. */
+ * changes nothing, as is any batch on a read-only handle (BDB_EINVAL). */
 BDB_API int bdb_list_add_hot_batch(bdb_list *l, uint32_t ledger, uint32_t protocol,
                                    const bdb_bytes *archived, size_t n_archived,
                                    const bdb_bytes *restored, size_t n_restored);
@@ -170,7 +196,8 @@ BDB_API int bdb_list_add_hot_batch(bdb_list *l, uint32_t ledger, uint32_t protoc
  * started on the pool; a merge due at this ledger is waited for. On
  * return the ledger is durable (one manifest) and published as the
  * current view. After an I/O failure while committing, the store refuses
- * further batches (BDB_EIO) until reopened. */
+ * further batches (BDB_EIO) until reopened. A read-only handle refuses
+ * every batch (BDB_EINVAL) and stays usable. */
 BDB_API int bdb_list_add_batch(bdb_list *l, uint32_t ledger, uint32_t protocol,
                                const bdb_bytes *init, size_t n_init, const bdb_bytes *live,
                                size_t n_live, const bdb_bytes *dead, size_t n_dead);
@@ -313,11 +340,13 @@ BDB_API void bdb_list_read_stats_get(const bdb_list_view *v, bdb_list_read_stats
 BDB_API int bdb_list_state_get(bdb_list *l, bdb_list_state *out);
 
 /* Adds the merge counters of the live (hot = 0) or hot archive list since
- * open to *out, with stellar-core's MergeCounters meaning. */
+ * open to *out, with stellar-core's MergeCounters meaning (zero for a
+ * read-only handle, which runs no merges). */
 BDB_API int bdb_list_merge_counters(bdb_list *l, int hot, bdb_merge_counters *out);
 
 /* Waits until every pending merge has finished (their outputs are kept
- * until their levels commit them). For tests and orderly shutdowns. */
+ * until their levels commit them). For tests and orderly shutdowns. A
+ * read-only handle runs no merges: BDB_EINVAL. */
 BDB_API int bdb_list_wait_merges(bdb_list *l);
 
 /* Writes stellar-core's HistoryArchiveState JSON of the current ledger
@@ -326,7 +355,9 @@ BDB_API int bdb_list_wait_merges(bdb_list *l);
  * stores the length without the NUL in *len. A finished merge is recorded
  * as state 1 (output), one in flight as state 2 with its inputs (curr,
  * snap, shadows). BDB_EINVAL with *len set to the size needed if cap is
- * too small (buf may then be NULL). server NULL = "bucketdb". */
+ * too small (buf may then be NULL). server NULL = "bucketdb". A read-only
+ * handle runs no merge, so its pending merges are written as state 2,
+ * except those whose output needs no merge (all inputs empty). */
 BDB_API int bdb_list_has_json(bdb_list *l, const char *server, const char *network_passphrase,
                               char *buf, size_t cap, size_t *len);
 
@@ -340,7 +371,7 @@ BDB_API int bdb_list_has_json(bdb_list *l, const char *server, const char *netwo
  * their inputs, state 1 outputs adopted, and clear ones redone from the
  * previous level's snap as stellar-core's restartMerges. A HAS carries no
  * protocol: the store takes its newest bucket's version as the last
- * ledger's protocol. */
+ * ledger's protocol. opts->read_only is BDB_EINVAL (this creates a store). */
 BDB_API int bdb_list_assume_state(bdb_env *env, const char *dir, const bdb_list_options *opts,
                                   const char *has_json, size_t has_len, const char *bucket_dir,
                                   bdb_list **out);

@@ -664,9 +664,20 @@ int bdbi_dirlock_acquire(bdb_env *env, const char *dir, bdbi_dirlock **out, pid_
         int err = errno;
         int rc;
         if (err == EAGAIN || err == EACCES) {
-            pid_t pid = read_pid(fd);
-            if (holder) *holder = pid;
-            rc = bdbi_err_at(BDB_ELOCKED, dir, -1, "directory is in use by process %ld", (long)pid);
+            /* read-only handles hold shared locks and write no pid: the
+             * pid in the file is then a past writer's, not the holder */
+            struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+            if (fcntl(fd, F_OFD_GETLK, &q) == 0 && q.l_type == F_RDLCK) {
+                if (holder) *holder = 0;
+                rc = bdbi_err_at(BDB_ELOCKED, dir, -1,
+                                 "directory is open read-only (a shared lock) by another handle "
+                                 "or process");
+            } else {
+                pid_t pid = read_pid(fd);
+                if (holder) *holder = pid;
+                rc = bdbi_err_at(BDB_ELOCKED, dir, -1, "directory is in use by process %ld",
+                                 (long)pid);
+            }
         } else {
             rc = bdbi_err_sys(err, path, "cannot lock");
         }
@@ -678,6 +689,47 @@ int bdbi_dirlock_acquire(bdb_env *env, const char *dir, bdbi_dirlock **out, pid_
     e = bdbi_fs_fault(env, BDB_FS_WRITE, path);
     if (e || ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
         int rc = bdbi_err_sys(e ? e : errno, path, "cannot write the holder's pid");
+        close(fd);
+        return rc;
+    }
+    bdbi_dirlock *l = bdbi_malloc(env, BDB_MEM_CORE, sizeof *l);
+    if (!l) {
+        close(fd);
+        return BDB_ENOMEM;
+    }
+    l->env = env;
+    l->fd = fd;
+    *out = l;
+    return 0;
+}
+
+int bdbi_dirlock_acquire_shared(bdb_env *env, const char *dir, bdbi_dirlock **out, pid_t *holder)
+{
+    *out = NULL;
+    if (holder) *holder = 0;
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/" LOCK_NAME, dir) >= (int)sizeof path)
+        return bdbi_err(BDB_EINVAL, "directory path too long: %s", dir);
+    /* no O_CREAT: a shared holder changes nothing in the directory */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        struct stat st;
+        if (stat(dir, &st) != 0) return bdbi_err_sys(errno, dir, "cannot open the directory");
+        return 0; /* no writer ever locked it: nothing to share with */
+    }
+    if (fd < 0) return bdbi_err_sys(errno, path, "cannot open lock file");
+    struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+        int err = errno;
+        int rc;
+        if (err == EAGAIN || err == EACCES) {
+            /* only an exclusive holder conflicts, and it wrote its pid */
+            pid_t pid = read_pid(fd);
+            if (holder) *holder = pid;
+            rc = bdbi_err_at(BDB_ELOCKED, dir, -1, "directory is in use by process %ld", (long)pid);
+        } else {
+            rc = bdbi_err_sys(err, path, "cannot lock");
+        }
         close(fd);
         return rc;
     }

@@ -137,16 +137,28 @@ void bdbi_map_advise(const bdbi_map *m, size_t off, size_t len, int advice);
 /* Unmaps; a zeroed map is a no-op. */
 void bdbi_munmap(bdbi_map *m);
 
-/* An exclusive lock on a directory, held through an open file description
- * of "<dir>/bucketdb.lock" (F_OFD_SETLK: it conflicts across processes
- * and across handles of one process, and the kernel drops it if the
- * holder dies). The holder writes its pid into the file. */
+/* A lock on a directory, held through an open file description of
+ * "<dir>/bucketdb.lock" (F_OFD_SETLK: it conflicts across processes and
+ * across handles of one process, and the kernel drops it if the holder
+ * dies). Exclusive for writers, who write their pid into the file;
+ * shared for read-only handles, which write nothing. */
 typedef struct bdbi_dirlock bdbi_dirlock;
 
-/* Locks `dir`. If another holder has it, returns BDB_ELOCKED with its pid
- * in the message and in *holder (0 if it could not be read); `holder` may
- * be NULL. */
+/* Locks `dir` exclusively (creating the lock file) and writes our pid into
+ * the lock file. If another holder has it, returns BDB_ELOCKED: an
+ * exclusive holder's pid is in the message and in *holder (0 if it could
+ * not be read); shared holders are named as such, with *holder 0.
+ * `holder` may be NULL. */
 int bdbi_dirlock_acquire(bdb_env *env, const char *dir, bdbi_dirlock **out, pid_t *holder);
+
+/* Locks `dir` shared, for a handle that only reads it: shared holders
+ * coexist, and conflict with an exclusive holder either way round. Opens
+ * the lock file read-only; never creates or writes anything. An exclusive
+ * holder in the way is BDB_ELOCKED with its pid in the message and in
+ * *holder. If `dir` has no lock file no writer ever opened it: returns 0
+ * with *out NULL, holding nothing (a writer coming later is not kept out).
+ * A missing `dir` is BDB_ENOTFOUND. */
+int bdbi_dirlock_acquire_shared(bdb_env *env, const char *dir, bdbi_dirlock **out, pid_t *holder);
 
 /* Releases the lock (the lock file stays). NULL is a no-op. */
 void bdbi_dirlock_release(bdbi_dirlock *l);

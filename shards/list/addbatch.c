@@ -109,7 +109,8 @@ BDB_API int bdb_list_add_hot_batch(bdb_list *l, uint32_t ledger, uint32_t protoc
                                    const bdb_bytes *archived, size_t n_archived,
                                    const bdb_bytes *restored, size_t n_restored)
 {
-    int rc = refuse_if_poisoned(l);
+    int rc = bdbi_list_refuse_read_only(l, "bdb_list_add_hot_batch");
+    if (!rc) rc = refuse_if_poisoned(l);
     if (!rc) rc = check_ledger(l, ledger, protocol);
     if (!rc && protocol < BDB_PROTOCOL_HOT_ARCHIVE)
         rc = bdbi_err(BDB_EPROTOCOL, "ledger %u: hot-archive batches need protocol %d, not %u",
@@ -136,7 +137,8 @@ BDB_API int bdb_list_add_batch(bdb_list *l, uint32_t ledger, uint32_t protocol,
                                const bdb_bytes *init, size_t n_init, const bdb_bytes *live,
                                size_t n_live, const bdb_bytes *dead, size_t n_dead)
 {
-    int rc = refuse_if_poisoned(l);
+    int rc = bdbi_list_refuse_read_only(l, "bdb_list_add_batch");
+    if (!rc) rc = refuse_if_poisoned(l);
     if (!rc) rc = check_ledger(l, ledger, protocol);
     int hot = l->staged_hot.set;
     if (!rc && hot && l->staged_hot.ledger != ledger)

@@ -216,6 +216,11 @@ BDB_API int bdb_list_assume_state(bdb_env *env, const char *dir, const bdb_list_
                                   bdb_list **out)
 {
     *out = NULL;
+    if (opts && opts->read_only)
+        return bdbi_err(BDB_EINVAL,
+                        "option read_only: assuming a state creates the store %s, which a "
+                        "read-only open cannot do",
+                        dir);
     bdbi_has h;
     int rc = bdbi_has_parse(env, has_json, has_len, &h);
     if (rc) return rc;

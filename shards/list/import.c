@@ -362,6 +362,11 @@ BDB_API int bdb_archive_import(bdb_env *env, const bdb_archive_options *opts, ui
 {
     if (out) *out = NULL;
     if (!env || !opts || !dir || !out) return bdbi_err(BDB_EINVAL, "bdb_archive_import: NULL");
+    if (list_opts && list_opts->read_only)
+        return bdbi_err(BDB_EINVAL,
+                        "option read_only: an import creates the store %s, which a read-only "
+                        "open cannot do",
+                        dir);
     if (!opts->get && !opts->root)
         return bdbi_err(BDB_EINVAL, "archive options: neither a get command nor a root");
     if (ledger && !bdb_archive_is_checkpoint(ledger))

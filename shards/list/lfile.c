@@ -45,7 +45,8 @@ int bdbi_lbucket_index_path(const bdb_list *l, const bdbi_lbucket *b, uint32_t f
 void bdbi_lfile_persist_index(bdb_list *l, const bdbi_lbucket *b, uint32_t f)
 {
     const bdbi_lfile *lf = &b->files[f];
-    if (!l->opts.persist_index || !lf->idx || bdbi_index_form(lf->idx) == 0) return;
+    if (!l->opts.persist_index || l->opts.read_only || !lf->idx || bdbi_index_form(lf->idx) == 0)
+        return;
     char path[PATH_MAX];
     if (bdbi_lbucket_index_path(l, b, f, path, sizeof path)) return;
     (void)bdbi_index_save(l->env, lf->idx, path, lf->size, lf->xxh, !l->opts.fsync);

@@ -384,7 +384,8 @@ static int get_list(bdb_list *l, cur *c, bdbi_llist *list, bdbi_lbucket **tab, u
             c->err = bdbi_err_at(BDB_EPROTOCOL, c->path, -1,
                                  "a pending merge of protocol %u is above the maximum %u",
                                  in.max_protocol, l->opts.max_protocol);
-        /* restarts the merge (or reattaches to an identical one) */
+        /* restarts the merge (or reattaches to an identical one); read-only,
+         * only records it */
         if (!c->err) c->err = bdbi_pmerge_start(l, &in, &lv->next);
     }
     return c->err;
@@ -479,8 +480,9 @@ int bdbi_manifest_load(bdb_list *l, int *found)
         if (!c.err) c.err = bdbi_reg_insert(l, tab[i]);
     }
     if (!c.err) c.err = bdbi_lbucket_load_all(l, tab, nb);
-    /* leftovers of a crash go before any merge restarts and writes files */
-    if (!c.err) c.err = bdbi_list_cleanup(l, m_ledger);
+    /* leftovers of a crash go before any merge restarts and writes files;
+     * a read-only handle leaves them (they are not part of the state) */
+    if (!c.err && !l->opts.read_only) c.err = bdbi_list_cleanup(l, m_ledger);
     if (!c.err) {
         l->ledger = m_ledger;
         l->protocol = m_protocol;

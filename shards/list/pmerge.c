@@ -44,6 +44,7 @@ struct bdbi_pmerge {
     _Atomic int state;
     bdbi_lbucket *output;
     int in_running; /* listed in l->running */
+    int dormant;    /* read-only store: recorded by its inputs, never run */
     int no_record;  /* level 0: its fresh input is not in the MergeKey */
 };
 
@@ -456,13 +457,22 @@ int bdbi_pmerge_start(bdb_list *l, const bdbi_merge_inputs *in, bdbi_pmerge **ou
     int rc = decide(m, in->snap ? in->snap->protocol : 0);
     if (!rc && !in->curr && !in->snap && !in->n_shadows) {
         /* empty + empty: the empty bucket (no METAENTRY at version 0) */
-        pthread_mutex_lock(&l->reg_mu);
-        bdb_merge_counters c;
-        memset(&c, 0, sizeof c);
-        bdbi_merge_count_protocol(in->hot, m->out_protocol, &c);
-        bdbi_counters_add(&l->counters[in->hot], &c);
-        pthread_mutex_unlock(&l->reg_mu);
+        if (!l->opts.read_only) {
+            pthread_mutex_lock(&l->reg_mu);
+            bdb_merge_counters c;
+            memset(&c, 0, sizeof c);
+            bdbi_merge_count_protocol(in->hot, m->out_protocol, &c);
+            bdbi_counters_add(&l->counters[in->hot], &c);
+            pthread_mutex_unlock(&l->reg_mu);
+        }
         atomic_store(&m->state, PM_DONE);
+        *out = m;
+        return 0;
+    }
+    if (!rc && l->opts.read_only) {
+        /* its output would be a new file; the inputs (validated by
+         * decide() as a run would) are all a HAS needs */
+        m->dormant = 1;
         *out = m;
         return 0;
     }
@@ -544,6 +554,11 @@ int bdbi_pmerge_resolve(bdbi_pmerge *m, bdbi_lbucket **out)
     for (uint32_t t = 0; m->futs && t < m->n_tasks; t++)
         if (m->futs[t]) (void)bdbi_future_claim(m->futs[t]);
     bdbi_pmerge_wait(m);
+    if (m->dormant)
+        return bdbi_err(BDB_EINVAL,
+                        "the merge into level %d is not run: the store %s was opened "
+                        "read-only",
+                        m->in.level, m->l->dir);
     int st = atomic_load_explicit(&m->state, memory_order_acquire);
     if (st == PM_FAILED) return m->rc ? m->rc : BDB_EINTERNAL;
     if (st != PM_DONE) return bdbi_err(BDB_EINTERNAL, "merge not finished after its tasks");

@@ -102,7 +102,8 @@ BDB_API int bdb_archive_publish(bdb_list *l, const char *archive_dir,
         opts = &def;
     }
     if (!l || !archive_dir) return bdbi_err(BDB_EINVAL, "bdb_archive_publish: NULL argument");
-    int rc = bdb_list_wait_merges(l);
+    int rc = bdbi_list_refuse_read_only(l, "bdb_archive_publish");
+    if (!rc) rc = bdb_list_wait_merges(l);
     if (rc) return rc;
     if (!bdb_archive_is_checkpoint(l->ledger))
         return bdbi_err(BDB_EINVAL, "store %s is at ledger %u, not a checkpoint (64k - 1)", l->dir,

@@ -51,6 +51,8 @@ static int check_options(const bdb_list_options *o)
         return bdbi_err(BDB_EINVAL, "option fsync = %d must be 0 or 1", o->fsync);
     if (o->create != 0 && o->create != 1)
         return bdbi_err(BDB_EINVAL, "option create = %d must be 0 or 1", o->create);
+    if (o->read_only != 0 && o->read_only != 1)
+        return bdbi_err(BDB_EINVAL, "option read_only = %d must be 0 or 1", o->read_only);
     if (o->persist_index != 0 && o->persist_index != 1)
         return bdbi_err(BDB_EINVAL, "option persist_index = %d must be 0 or 1", o->persist_index);
     if (o->cache_types & ~((1u << (BDB_TTL + 1)) - 1))
@@ -365,7 +367,7 @@ BDB_API int bdb_list_open(bdb_env *env, const char *dir, const bdb_list_options 
     }
     int rc = check_options(opts);
     if (rc) return rc;
-    if (opts->create) {
+    if (opts->create && !opts->read_only) {
         rc = bdbi_fs_mkdirs(env, dir);
         if (rc) return rc;
     }
@@ -379,12 +381,14 @@ BDB_API int bdb_list_open(bdb_env *env, const char *dir, const bdb_list_options 
     l->hot.hot = 1;
     l->dir = bdbi_strdup(env, BDB_MEM_LIST, dir);
     rc = l->dir ? 0 : BDB_ENOMEM;
-    if (!rc) rc = bdbi_dirlock_acquire(env, dir, &l->lock, NULL);
+    if (!rc)
+        rc = opts->read_only ? bdbi_dirlock_acquire_shared(env, dir, &l->lock, NULL)
+                             : bdbi_dirlock_acquire(env, dir, &l->lock, NULL);
     if (!rc) rc = bdbi_mergemap_create(env, &l->mergemap);
     int found = 0;
     if (!rc) rc = bdbi_manifest_load(l, &found);
     if (!rc && !found) {
-        if (!opts->create)
+        if (!opts->create || opts->read_only)
             rc = bdbi_err_at(BDB_ENOTFOUND, dir, -1, "no bucketdb store (no manifest) in %s", dir);
         if (!rc) rc = init_bounds(l, opts);
         if (!rc) rc = bdbi_list_cleanup(l, 0);
@@ -426,9 +430,17 @@ BDB_API int bdb_list_merge_counters(bdb_list *l, int hot, bdb_merge_counters *ou
     return 0;
 }
 
+int bdbi_list_refuse_read_only(const bdb_list *l, const char *what)
+{
+    if (!l->opts.read_only) return 0;
+    return bdbi_err_at(BDB_EINVAL, l->dir, -1, "%s: the store %s was opened read-only", what,
+                       l->dir);
+}
+
 BDB_API int bdb_list_wait_merges(bdb_list *l)
 {
-    int rc = 0;
+    int rc = bdbi_list_refuse_read_only(l, "bdb_list_wait_merges");
+    if (rc) return rc;
     bdbi_llist *lists[2] = {&l->live, &l->hot};
     for (int j = 0; j < 2; j++)
         for (int i = 0; i < BDB_LIST_LEVELS; i++) {

@@ -262,6 +262,9 @@ void bdbi_list_gc_wait(bdb_list *l, int done_only);
  * manifests other than MANIFEST-<keep_ledger>. */
 int bdbi_list_cleanup(bdb_list *l, uint32_t keep_ledger);
 void bdbi_counters_add(bdb_merge_counters *to, const bdb_merge_counters *from);
+/* 0, or BDB_EINVAL saying the store was opened read-only, so that `what`
+ * (the public call) is refused before it touches anything. */
+int bdbi_list_refuse_read_only(const bdb_list *l, const char *what);
 int bdbi_list_new(bdb_env *env, const char *dir, const bdb_list_options *opts, bdb_list **out);
 int bdbi_list_restart_merges(bdb_list *l, bdbi_llist *list);
 

@@ -471,6 +471,67 @@ Test(fs_dirlock, missing_dir_and_open_fault)
     cr_assert_eq(bdb_env_close(env), 0);
 }
 
+/* Shared holders (read-only stores) coexist, conflict with an exclusive
+ * holder either way round, and never create or write the lock file. */
+Test(fs_dirlock, shared_holders)
+{
+    bdb_env *env = open_env(NULL);
+    char lock[PATH_MAX];
+    in_dir(lock, "bucketdb.lock");
+    bdbi_dirlock *s1 = (bdbi_dirlock *)1, *s2, *x = (bdbi_dirlock *)1;
+    pid_t holder = -1;
+    /* no lock file: nothing to share with, and none is made */
+    cr_assert_eq(bdbi_dirlock_acquire_shared(env, g_dir, &s1, &holder), 0, "%s", bdb_errmsg());
+    cr_assert_null(s1);
+    cr_assert_eq(holder, 0);
+    struct stat st;
+    cr_assert_neq(stat(lock, &st), 0, "a shared acquire created the lock file");
+    /* a writer's lock keeps shared holders out, naming it */
+    cr_assert_eq(bdbi_dirlock_acquire(env, g_dir, &x, NULL), 0, "%s", bdb_errmsg());
+    assert_error(bdbi_dirlock_acquire_shared(env, g_dir, &s1, &holder), BDB_ELOCKED, 0, g_dir,
+                 "shared beside exclusive");
+    cr_assert_null(s1);
+    cr_assert_eq(holder, getpid());
+    bdbi_dirlock_release(x);
+    /* an old holder's pid stays in the file: shared holders write none */
+    write_plain(lock, "2147483647\n", 11);
+    cr_assert_eq(stat(lock, &st), 0);
+    struct timespec mtime = st.st_mtim;
+    cr_assert_eq(bdbi_dirlock_acquire_shared(env, g_dir, &s1, NULL), 0, "%s", bdb_errmsg());
+    cr_assert_eq(bdbi_dirlock_acquire_shared(env, g_dir, &s2, NULL), 0, "%s", bdb_errmsg());
+    cr_assert(s1 && s2);
+    cr_assert_eq(lock_file_pid(), 2147483647);
+    cr_assert_eq(stat(lock, &st), 0);
+    cr_assert(st.st_mtim.tv_sec == mtime.tv_sec && st.st_mtim.tv_nsec == mtime.tv_nsec);
+    /* the exclusive opener is told the holders are shared, not that old pid */
+    holder = -1;
+    assert_error(bdbi_dirlock_acquire(env, g_dir, &x, &holder), BDB_ELOCKED, 0, g_dir,
+                 "exclusive beside shared");
+    cr_assert_null(x);
+    cr_assert_eq(holder, 0);
+    cr_assert(strstr(bdb_errmsg(), "read-only"), "%s", bdb_errmsg());
+    cr_assert_null(strstr(bdb_errmsg(), "2147483647"), "%s", bdb_errmsg());
+    bdbi_dirlock_release(s1);
+    assert_error(bdbi_dirlock_acquire(env, g_dir, &x, &holder), BDB_ELOCKED, 0, g_dir,
+                 "exclusive beside one shared");
+    struct child_report r;
+    pid_t child = fork_locker(env, 0, &r, NULL);
+    reap(child);
+    cr_assert_eq(r.rc, BDB_ELOCKED, "child got %d (%s)", r.rc, r.msg);
+    cr_assert(strstr(r.msg, "read-only"), "%s", r.msg);
+    bdbi_dirlock_release(s2);
+    cr_assert_eq(bdbi_dirlock_acquire(env, g_dir, &x, NULL), 0, "%s", bdb_errmsg());
+    cr_assert_eq(lock_file_pid(), getpid());
+    bdbi_dirlock_release(x);
+    /* a missing directory */
+    char dir[PATH_MAX];
+    in_dir(dir, "nodir");
+    cr_assert_eq(bdbi_dirlock_acquire_shared(env, dir, &s1, NULL), BDB_ENOTFOUND, "%s",
+                 bdb_errmsg());
+    cr_assert_null(s1);
+    cr_assert_eq(bdb_env_close(env), 0);
+}
+
 /* ------------------------------------------------------------------ */
 /* 4. mkdirs and unlink                                               */
 /* ------------------------------------------------------------------ */

@@ -350,6 +350,57 @@ e['CONTRACT_DATA'] = e.pop('CONTRACT_DATA_TEMPORARY') + e.pop('CONTRACT_DATA_PER
 assert {k: v for k, v in e.items() if v} == tot, (e, tot)
 assert s['ledger'] == 520 and s['hash'] == '$(awk '$1 == 520 && NF == 2 { print $2 }' "$vec/batches/mix-a.expected")'"
 
+# ---- get and stats open the store read-only ----
+# a store with pending merges (ledger 520 started some) and files a
+# writable open removes: the directory stays exactly as it is
+printf 'left by a crash' >store/.tmp-cli-test
+stray=bucket-$(printf 'ab%.0s' $(seq 32)).xdr
+printf 'not a bucket' >"store/$stray"
+# name, size, mtime, ctime, inode and SHA-256 of every file; the directory's times
+snap() {
+    (cd "$1" && for f in $(ls -A | LC_ALL=C sort); do
+        stat -c '%n %s %y %z %i' "$f" && sha256sum <"$f" || return 1
+    done && stat -c '. %y %z' .)
+}
+snap store >snap0
+alive=$(python3 -c "import json; print(next(k for k, v in json.load(open('accounts.json')).items() if v))")
+check "get, get --hot, a failed get, stats and stats --json on the store" sh -c "
+    '$bin' get store '{\"account\":\"$alive\"}' || exit 1
+    '$bin' get --hot store '$b64key'; [ \$? -eq 1 ] || exit 1
+    '$bin' get store '$b64key'; [ \$? -eq 1 ] || exit 1
+    '$bin' stats store && '$bin' stats --json --cutoff-mb 0 store"
+snap store >snap1
+if cmp -s snap0 snap1; then
+    ok "... leave every file of the store (names, sizes, times, inodes, contents) as it was"
+else
+    diff snap0 snap1 | head -5 >"$tmp/err"
+    not_ok "get and stats changed the store directory"
+fi
+check "... with its leftovers (a temporary file, an unreferenced bucket) still there" \
+    test -f store/.tmp-cli-test -a -f "store/$stray"
+# a process holding the store for writing (replay waiting for its input)
+mkfifo hold
+"$bin" replay --no-fsync --dir store <hold >/dev/null 2>"$tmp/replay.err" &
+writer=$!
+exec 3>hold
+# (polling the lock file, not the store: a get or stats running as the
+# writer opens would keep it out)
+i=0
+while [ $i -lt 100 ] && [ "$(cat store/bucketdb.lock)" != "$writer" ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+"$bin" stats store >/dev/null 2>"$tmp/err"
+check "stats while another process has the store open for writing: refused, naming that process" \
+    grep -q "in use by process $writer" "$tmp/err"
+status 1 "get while it is open for writing" "$bin" get store "$b64key"
+check "... naming the writer too" grep -q "in use by process $writer" "$tmp/err"
+exec 3>&-
+wait $writer
+ws=$?
+check "the writer's (writable) open removed the leftovers that get and stats kept" \
+    test $ws -eq 0 -a ! -e store/.tmp-cli-test -a ! -e "store/$stray"
+
 # ---- index ----
 levels=""
 for l in 0 1 2 3 4; do for f in 2 3; do levels="$levels $(level_hash mix-a 520 $l $f)"; done; done
