@@ -648,6 +648,20 @@ static pid_t read_pid(int fd)
     return (pid_t)v;
 }
 
+/* A lock handle owning `fd` (closed on failure). */
+static int dirlock_new(bdb_env *env, int fd, bdbi_dirlock **out)
+{
+    bdbi_dirlock *l = bdbi_malloc(env, BDB_MEM_CORE, sizeof *l);
+    if (!l) {
+        close(fd);
+        return BDB_ENOMEM;
+    }
+    l->env = env;
+    l->fd = fd;
+    *out = l;
+    return 0;
+}
+
 int bdbi_dirlock_acquire(bdb_env *env, const char *dir, bdbi_dirlock **out, pid_t *holder)
 {
     *out = NULL;
@@ -692,15 +706,7 @@ int bdbi_dirlock_acquire(bdb_env *env, const char *dir, bdbi_dirlock **out, pid_
         close(fd);
         return rc;
     }
-    bdbi_dirlock *l = bdbi_malloc(env, BDB_MEM_CORE, sizeof *l);
-    if (!l) {
-        close(fd);
-        return BDB_ENOMEM;
-    }
-    l->env = env;
-    l->fd = fd;
-    *out = l;
-    return 0;
+    return dirlock_new(env, fd, out);
 }
 
 int bdbi_dirlock_acquire_shared(bdb_env *env, const char *dir, bdbi_dirlock **out, pid_t *holder)
@@ -733,15 +739,7 @@ int bdbi_dirlock_acquire_shared(bdb_env *env, const char *dir, bdbi_dirlock **ou
         close(fd);
         return rc;
     }
-    bdbi_dirlock *l = bdbi_malloc(env, BDB_MEM_CORE, sizeof *l);
-    if (!l) {
-        close(fd);
-        return BDB_ENOMEM;
-    }
-    l->env = env;
-    l->fd = fd;
-    *out = l;
-    return 0;
+    return dirlock_new(env, fd, out);
 }
 
 void bdbi_dirlock_release(bdbi_dirlock *l)

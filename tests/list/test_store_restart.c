@@ -32,6 +32,7 @@
 #include "core/rcu.h"
 
 #include "store_fixture.h"
+#include "../test_files.h"
 
 TestSuite(store_restart, .init = store_setup, .fini = store_teardown, .timeout = 600);
 
@@ -339,20 +340,6 @@ static void copy_file(const char *from, const char *to)
     free(d);
 }
 
-static void flip_byte(const char *path, long where)
-{
-    int fd = open(path, O_RDWR);
-    cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
-    struct stat st;
-    cr_assert_eq(fstat(fd, &st), 0);
-    off_t off = where >= 0 ? where : st.st_size + where;
-    uint8_t c;
-    cr_assert_eq(pread(fd, &c, 1, off), 1);
-    c ^= 0x01;
-    cr_assert_eq(pwrite(fd, &c, 1, off), 1);
-    close(fd);
-}
-
 Test(store_restart, H14_missing_bucket_file_refused_at_open)
 {
     bdb_list_options o = store_opts();
@@ -426,7 +413,7 @@ Test(store_restart, H17_same_size_corruption_detected_at_open)
     struct stat st;
     cr_assert_eq(stat(paths[0], &st), 0);
     cr_assert_eq(st.st_size, 2556);
-    flip_byte(paths[0], 200); /* inside an entry: still well-formed */
+    tf_flip_byte(paths[0], 200); /* inside an entry: still well-formed */
     expect_corrupt_open(&o, paths[0]);
     store_env_close();
 }
@@ -443,7 +430,7 @@ Test(store_restart, H17_corrupted_input_never_yields_a_wrong_hash)
     struct stat st;
     cr_assert_eq(stat(paths[0], &st), 0);
     cr_assert_eq(st.st_size, 2556);
-    flip_byte(paths[0], 200); /* inside an entry: still well-formed */
+    tf_flip_byte(paths[0], 200); /* inside an entry: still well-formed */
     bdb_list *l = NULL;
     int rc = bdb_list_open(g_env, g_dir, &o, &l);
     if (rc) {
@@ -492,7 +479,7 @@ Test(store_restart, H14_corrupt_manifest_refused_no_fallback)
     long where[] = {st.st_size / 2, 12, -1};
     for (size_t i = 0; i < sizeof where / sizeof *where; i++) {
         copy_file(good, m600);
-        flip_byte(m600, where[i]);
+        tf_flip_byte(m600, where[i]);
         expect_corrupt_open(&o, m600);
     }
     /* truncated, empty */
