@@ -84,7 +84,7 @@ static void print_stats(bdb_env *env, const bdb_import_stats *s)
            (unsigned long long)s->bytes_compressed, (unsigned long long)s->bytes,
            (unsigned long long)s->records);
     printf("peak rss     %ld KiB\n", ru.ru_maxrss);
-    static const char *const cat[BDB_MEM__COUNT] = {"core",  "pool", "xdr", "bucket", "index",
+    static const char *const cat[BDB_MEM__COUNT] = {"core",  "pool", "xdr", "bucket",  "index",
                                                     "cache", "list", "map", "archive", "other"};
     if (have_env) {
         printf("heap peak    %llu KiB:", (unsigned long long)es.mem_total.peak_bytes >> 10);
