@@ -17,7 +17,7 @@
 #include "core/endian.h"
 #include "core/sha256.h"
 #include "fixture.h"
-#include "../test_files.h"
+#include "../file_helpers.h"
 
 static bdb_bucket_info bucket;
 static char bucket_path[256];

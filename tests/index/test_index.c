@@ -17,7 +17,7 @@
 #include "index_fixture.h"
 
 #include "../core/alloc_fail.h"
-#include "../test_files.h"
+#include "../file_helpers.h"
 
 TestSuite(index, .init = fixture_setup, .fini = fixture_teardown, .timeout = 120);
 

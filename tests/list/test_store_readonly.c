@@ -34,7 +34,7 @@
 #include "core/pool.h"
 
 #include "store_fixture.h"
-#include "../test_files.h"
+#include "../file_helpers.h"
 
 #define PASSPHRASE "Test SDF Network ; September 2015"
 

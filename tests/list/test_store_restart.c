@@ -32,7 +32,7 @@
 #include "core/rcu.h"
 
 #include "store_fixture.h"
-#include "../test_files.h"
+#include "../file_helpers.h"
 
 TestSuite(store_restart, .init = store_setup, .fini = store_teardown, .timeout = 600);
 

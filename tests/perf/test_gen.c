@@ -28,7 +28,7 @@
 #include "perf/gen_layout.h"
 #include "perf/gen_pgzip.h"
 
-#include "../test_files.h"
+#include "../file_helpers.h"
 
 static char g_dir[64];
 static bdb_env *g_env;
