@@ -113,7 +113,6 @@ int bdbi_bstream_is_gzip(const bdbi_bstream *s);
 int bdbi_bstream_hot(const bdbi_bstream *s);           /* as decided so far */
 uint32_t bdbi_bstream_protocol(const bdbi_bstream *s); /* the METAENTRY's, else 0 */
 uint64_t bdbi_bstream_bytes(const bdbi_bstream *s);    /* uncompressed bytes consumed */
-uint64_t bdbi_bstream_file_bytes(const bdbi_bstream *s);
 /* Thread CPU time spent so far reading and inflating, and hashing. */
 void bdbi_bstream_cost(const bdbi_bstream *s, uint64_t *inflate_ns, uint64_t *sha_ns);
 /* The calling thread's CPU time in ns (CLOCK_THREAD_CPUTIME_ID). */

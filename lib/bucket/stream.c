@@ -75,7 +75,7 @@ struct bdbi_bstream {
     uint8_t *buf;
     size_t cap, start, end; /* unread uncompressed bytes: buf[start, end) */
     uint64_t pos;           /* offset of buf[start] in the uncompressed data */
-    uint64_t total, file_bytes;
+    uint64_t total;
     bdbi_sha256 sha;
     int sha_on, finished;
     int failed; /* 1: the bytes failed (gzip, framing, I/O); 2: a record failed the checks */
@@ -100,7 +100,6 @@ static ssize_t read_some(bdbi_bstream *s, uint8_t *p, size_t n)
         ssize_t r = read(s->fd, p, n);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) return bdbi_err_sys(errno, s->path, "read failed");
-        s->file_bytes += (uint64_t)r;
         return r;
     }
 }
@@ -383,11 +382,6 @@ void bdbi_bstream_cost(const bdbi_bstream *s, uint64_t *inflate_ns, uint64_t *sh
 {
     *inflate_ns = s->inflate_ns;
     *sha_ns = s->sha_ns;
-}
-
-uint64_t bdbi_bstream_file_bytes(const bdbi_bstream *s)
-{
-    return s->file_bytes;
 }
 
 int bdbi_bstream_hash(const bdbi_bstream *s, uint8_t out[BDB_HASH_LEN])

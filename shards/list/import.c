@@ -105,8 +105,7 @@ typedef struct job {
     item *items;
     size_t n;
     atomic_size_t next_fetch, fetched, ingested;
-    struct timespec fetch_end;
-    pthread_mutex_t mu;
+    struct timespec fetch_end; /* written by the fetcher that finishes last */
 } job;
 
 static int exists(const char *path, uint64_t *size)

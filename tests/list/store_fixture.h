@@ -114,4 +114,20 @@ static inline const batch *B(uint32_t ledger)
     return b;
 }
 
+/* Open fails with BDB_ECORRUPT, the error names `file`, nothing is
+ * returned and nothing leaks. */
+static inline void expect_corrupt_open(const bdb_list_options *o, const char *file)
+{
+    bdb_list *l = (bdb_list *)1;
+    int rc = bdb_list_open(g_env, g_dir, o, &l);
+    bdb_error err;
+    bdb_last_error(&err);
+    cr_assert_eq(rc, BDB_ECORRUPT, "open returned %d (%s), expected BDB_ECORRUPT naming %s", rc,
+                 rc ? bdb_errmsg() : "success", file);
+    cr_assert_null(l);
+    const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+    cr_assert(strstr(err.path, base) || strstr(err.msg, base), "the error names %s, not %s: %s",
+              err.path, base, bdb_errmsg());
+}
+
 #endif

@@ -312,22 +312,6 @@ static const uint8_t *deep_bucket(uint32_t ledger, int *level)
     return NULL;
 }
 
-/* Open fails with BDB_ECORRUPT, the error names `file`, nothing is
- * returned and nothing leaks. */
-static void expect_corrupt_open(const bdb_list_options *o, const char *file)
-{
-    bdb_list *l = (bdb_list *)1;
-    int rc = bdb_list_open(g_env, g_dir, o, &l);
-    bdb_error err;
-    bdb_last_error(&err);
-    cr_assert_eq(rc, BDB_ECORRUPT, "open returned %d (%s), expected BDB_ECORRUPT naming %s", rc,
-                 rc ? bdb_errmsg() : "success", file);
-    cr_assert_null(l);
-    const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
-    cr_assert(strstr(err.path, base) || strstr(err.msg, base), "the error names %s, not %s: %s",
-              err.path, base, bdb_errmsg());
-}
-
 static void copy_file(const char *from, const char *to)
 {
     uint8_t *d;
