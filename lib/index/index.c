@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/hash.h"
+#include "hspill.h"
 #include "index_impl.h"
 #include "xdr/ledger.h"
 #include "xdr/record.h"
@@ -98,9 +99,10 @@ struct bdbi_index_builder {
      * 4 bytes each until one needs more (off_size 4 or 8) */
     int keep_offsets;
     size_t off_size;
-    uint64_t n;    /* records added */
-    uint64_t next; /* the first offset the next record may start at */
-    vec hashes, offsets;
+    uint64_t n;      /* records added */
+    uint64_t next;   /* the first offset the next record may start at */
+    bdbi_hspill *hs; /* the key hashes */
+    vec offsets;
     vec prev; /* the previous record's sort key */
     /* pages, while the file may end paged */
     uint64_t page_upper;
@@ -125,7 +127,7 @@ void bdbi_index_builder_free(bdbi_index_builder *b)
 {
     if (!b) return;
     bdb_env *env = b->env;
-    vec_free(env, &b->hashes, 8);
+    bdbi_hspill_free(b->hs);
     vec_free(env, &b->offsets, b->off_size);
     vec_free(env, &b->prev, 1);
     vec_free(env, &b->page_off, 8);
@@ -153,6 +155,13 @@ int bdbi_index_builder_new(bdb_env *env, const bdbi_index_params *p, bdbi_index_
      * decided now; other live files keep both until they pass the cutoff */
     b->ps = p->hot || p->page_exponent ? bdbi_index_page_size(&b->p, UINT64_MAX) : 0;
     b->keep_offsets = !p->hot;
+    int rc = bdbi_hspill_new(env, p->spill_dir, p->spill_mem_keys, &b->hs);
+    if (rc) {
+        bdbi_free(env, BDB_MEM_INDEX, b, sizeof *b);
+        return rc;
+    }
+    if (!b->keep_offsets) bdbi_hspill_allow(b->hs);
+    b->p.spill_dir = NULL; /* the bag has its own copy */
     if (b->ps) {
         size_t s = bdbi_index_subwindows(b->ps);
         b->n_sub = s - 1;
@@ -320,12 +329,13 @@ static int builder_add(bdbi_index_builder *b, uint64_t offset, const uint8_t *re
     if (!b->p.hot && type == BDB_INITENTRY && etype == BDB_LIQUIDITY_POOL &&
         (rc = add_pool(b, rec, len)))
         return rc;
-    if ((rc = vec_reserve(b->env, &b->hashes, 1, 8))) return rc;
-    U64(b->hashes)[b->hashes.n++] = bdbi_hash64(sk, sk_len, b->p.seed);
+    if ((rc = bdbi_hspill_add(b->hs, bdbi_hash64(sk, sk_len, b->p.seed)))) return rc;
     if (b->keep_offsets && b->ps && offset >= b->p.cutoff_bytes) {
-        /* the file is at least the cutoff: it will be paged */
+        /* the file is at least the cutoff: it will be paged, so the
+         * hashes need not stay in memory in file order any more */
         b->keep_offsets = 0;
         vec_free(b->env, &b->offsets, b->off_size);
+        bdbi_hspill_allow(b->hs);
     }
     if (b->keep_offsets && (rc = add_offset(b, offset))) return rc;
     if (b->ps && offset >= b->page_upper && (rc = add_page(b, offset, sk, sk_len))) return rc;
@@ -365,7 +375,7 @@ void bdbi_index_free(bdb_env *env, bdbi_index *x)
     if (x->sep_prefix) bdbi_free(env, BDB_MEM_INDEX, x->sep_prefix, x->n_pages * 8);
     if (x->sep_blob) bdbi_free(env, BDB_MEM_INDEX, x->sep_blob, x->blob_len);
     if (x->sub) bdbi_free(env, BDB_MEM_INDEX, x->sub, x->n_pages * x->sub_words * 8);
-    bdbi_fuse_free(env, x->filter);
+    bdbi_fuse_set_free(env, x->filter);
     bdbi_free(env, BDB_MEM_INDEX, x, sizeof *x);
 }
 
@@ -481,15 +491,19 @@ static int finish(bdbi_index_builder *b, uint64_t file_size, bdbi_index *x)
             return bdbi_err(BDB_EINVAL,
                             "file size %llu is below the index cutoff, but a record starts past it",
                             (unsigned long long)file_size);
-        return build_table(env, b->hashes.p, b->offsets.p, b->off_size, b->hashes.n, x);
+        size_t n;
+        const uint64_t *h = bdbi_hspill_keys(b->hs, &n);
+        if (!h && n) return bdbi_err(BDB_EINTERNAL, "the key hashes of an exact index spilled");
+        return build_table(env, h, b->offsets.p, b->off_size, n, x);
     }
     if (x->page_size != b->ps)
         return bdbi_err(BDB_EINTERNAL, "page size %llu, builder's %llu",
                         (unsigned long long)x->page_size, (unsigned long long)b->ps);
     if ((rc = close_page(b))) return rc; /* the last page's skip points */
     /* the filter first: its scratch memory peaks before the pages move */
-    if ((rc = bdbi_fuse_build(env, b->hashes.p, b->hashes.n, 16, x->seed, &x->filter))) return rc;
-    vec_free(env, &b->hashes, 8);
+    if ((rc = bdbi_fuse_set_build(env, b->hs, b->p.part_keys, x->seed, &x->filter))) return rc;
+    bdbi_hspill_free(b->hs);
+    b->hs = NULL;
     x->n_pages = b->page_off.n;
     x->blob_len = b->blob.n;
     void *p;
@@ -693,7 +707,7 @@ static size_t find_page(const bdbi_index *x, size_t from, const bdbi_probe *k, i
 static int lookup_paged(const bdbi_index *x, const uint8_t *data, size_t len, bdbi_probe *k,
                         size_t *cursor, const uint8_t **rec, size_t *rec_len, uint64_t *offset)
 {
-    if (!x->n_pages || !bdbi_fuse_contains(x->filter, probe_hash(x, k))) return 0;
+    if (!x->n_pages || !bdbi_fuse_set_contains(x->filter, probe_hash(x, k))) return 0;
     size_t from = cursor && *cursor < x->n_pages ? *cursor : 0;
     size_t page = find_page(x, from, k, cursor != NULL);
     if (cursor) *cursor = page;
@@ -748,7 +762,7 @@ void bdbi_index_prefetch(const bdbi_index *x, bdbi_probe *k)
     if (x->page_size == 0) {
         if (x->cap) __builtin_prefetch(&x->slots[slot_of(probe_hash(x, k), x->cap)]);
     } else if (x->n_pages) {
-        bdbi_fuse_prefetch(x->filter, probe_hash(x, k));
+        bdbi_fuse_set_prefetch(x->filter, probe_hash(x, k));
     }
 }
 
@@ -814,27 +828,13 @@ size_t bdbi_index_page_bytes(const bdbi_index *x)
 {
     if (!x->page_size) return 0;
     return x->n_pages * (24 + x->sub_words * 8) + x->blob_len +
-           (x->filter ? bdbi_fuse_bytes(x->filter) : 0);
+           (x->filter ? bdbi_fuse_set_bytes(x->filter) : 0);
 }
 
 size_t bdbi_index_bytes(const bdbi_index *x)
 {
     return sizeof *x + x->n_assets * sizeof *x->assets + x->n_ids * sizeof *x->ids + x->cap * 8 +
            bdbi_index_page_bytes(x);
-}
-
-/* Equal serialized filters (both absent counts as equal). */
-static int fuse_equal(bdb_env *env, const bdbi_fuse *a, const bdbi_fuse *b)
-{
-    if (!a || !b) return a == b;
-    size_t n = bdbi_fuse_serialized_size(a);
-    if (n != bdbi_fuse_serialized_size(b)) return 0;
-    uint8_t *p = bdbi_malloc(env, BDB_MEM_INDEX, 2 * n);
-    if (!p) return 0;
-    int eq =
-        !bdbi_fuse_serialize(a, p, n) && !bdbi_fuse_serialize(b, p + n, n) && !memcmp(p, p + n, n);
-    bdbi_free(env, BDB_MEM_INDEX, p, 2 * n);
-    return eq;
 }
 
 static int mem_eq(const void *a, const void *b, size_t n)
@@ -863,5 +863,5 @@ int bdbi_index_equal(const bdbi_index *a, const bdbi_index *b)
         !mem_eq(a->sep_blob, b->sep_blob, a->blob_len) || a->n_sub != b->n_sub ||
         a->sub_words != b->sub_words || !mem_eq(a->sub, b->sub, a->n_pages * a->sub_words * 8))
         return 0;
-    return fuse_equal(a->env, a->filter, b->filter);
+    return bdbi_fuse_set_equal(a->env, a->filter, b->filter);
 }

@@ -29,7 +29,7 @@
 #include "bucketdb/ledger.h"
 
 /* Version of the persisted form (docs/index-file.md). */
-#define BDBI_INDEX_VERSION 2
+#define BDBI_INDEX_VERSION 3
 /* LedgerEntryTypeAndDurability (spec §7.6): the 10 entry types, with
  * CONTRACT_DATA split into TEMPORARY (6) and PERSISTENT (7). */
 #define BDBI_INDEX_COUNTER_KINDS 11
@@ -44,6 +44,12 @@ typedef struct bdbi_index_params {
     uint32_t page_exponent; /* BUCKETLIST_DB_INDEX_PAGE_SIZE_EXPONENT: 0 or 8..31 */
     uint64_t cutoff_bytes;  /* BUCKETLIST_DB_INDEX_CUTOFF in bytes */
     uint64_t seed;          /* key-hash seed of a new index */
+    /* where a builder spills the key hashes of a file that will be paged
+     * (NULL: kept in memory), how many it keeps in memory before it does
+     * (0: 2^17), and the filter's keys per partition (0: 2^17); see
+     * docs/index-file.md, "Building" */
+    const char *spill_dir;
+    size_t spill_mem_keys, part_keys;
 } bdbi_index_params;
 
 /* The page size a file of `file_size` bytes gets (spec §7.1): live files

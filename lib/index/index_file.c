@@ -143,10 +143,10 @@ static void serialize(const bdbi_index *x, uint64_t file_size, uint64_t file_xxh
         put_section(o, tag_skips, skips_len(x));
         put64(o, x->n_sub);
         for (size_t i = 0; i < x->n_pages * x->sub_words; i++) put64(o, x->sub[i]);
-        size_t n = bdbi_fuse_serialized_size(x->filter);
+        size_t n = bdbi_fuse_set_serialized_size(x->filter);
         put_section(o, tag_filter, n);
         if (o->p && o->len <= o->cap && o->cap - o->len >= n)
-            bdbi_fuse_serialize(x->filter, o->p + o->len, n);
+            bdbi_fuse_set_serialize(x->filter, o->p + o->len, n);
         o->len += n;
         put_pad(o);
     }
@@ -476,7 +476,7 @@ static int load_pages(bdb_env *env, in *i, bdbi_index *x)
 
     in f;
     if ((rc = section(i, tag_filter, &f))) return rc;
-    if ((rc = bdbi_fuse_deserialize(env, f.p, f.len, &x->filter))) {
+    if ((rc = bdbi_fuse_set_deserialize(env, f.p, f.len, &x->filter))) {
         if (rc == BDB_ENOMEM) return rc;
         bdb_error e;
         bdb_last_error(&e);

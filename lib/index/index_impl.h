@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fuse.h"
+#include "fuse_set.h"
 #include "index.h"
 
 /* LedgerEntryType values 0..9 */
@@ -52,7 +52,7 @@ struct bdbi_index {
     size_t n_pages, blob_len;
     uint64_t *page_off, *sep_end, *sep_prefix;
     uint8_t *sep_blob;
-    bdbi_fuse *filter;
+    bdbi_fuse_set *filter;
     /* paged form, sub-page skips: n_sub = S - 1 skip points per page
      * (bdbi_index_subwindows), 0 for none; page i's are sub[i * sub_words
      * ..) (bdbi_index_sub_words: the digests, then the u16 halves) */

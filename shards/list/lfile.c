@@ -25,6 +25,9 @@ void bdbi_list_index_params(const bdb_list *l, int hot, bdbi_index_params *p)
     p->page_exponent = l->opts.index_page_size_exponent;
     p->cutoff_bytes = (uint64_t)l->opts.index_cutoff_mb << 20;
     p->seed = l->seed;
+    /* a builder's key hashes spill into the store (a read-only open
+     * writes nothing, so it keeps them in memory) */
+    p->spill_dir = l->opts.read_only ? NULL : l->dir;
 }
 
 int bdbi_lbucket_index_path(const bdb_list *l, const bdbi_lbucket *b, uint32_t file, char *out,

@@ -269,7 +269,7 @@ static int kind_of_key(const uint8_t *key, size_t klen)
     return t < BDB_CONTRACT_DATA ? t : t + 1;
 }
 
-static void recount_counters(const dataset *d, bdbi_entry_counters *c)
+__attribute__((unused)) static void recount_counters(const dataset *d, bdbi_entry_counters *c)
 {
     memset(c, 0, sizeof *c);
     for (size_t i = 0; i < d->n; i++) {
@@ -281,7 +281,8 @@ static void recount_counters(const dataset *d, bdbi_entry_counters *c)
 
 /* ranges: [first offset of type t, first offset of the next type present
  * or RANGE_OPEN); present[t] says whether t has records */
-static void recount_ranges(const dataset *d, int present[10], uint64_t begin[10], uint64_t end[10])
+__attribute__((unused)) static void recount_ranges(const dataset *d, int present[10],
+                                                   uint64_t begin[10], uint64_t end[10])
 {
     memset(present, 0, 10 * sizeof *present);
     int last = -1;
@@ -297,7 +298,7 @@ static void recount_ranges(const dataset *d, int present[10], uint64_t begin[10]
 }
 
 /* Index of the item whose sort key is sk, or -1. */
-static long ds_find(const dataset *d, const uint8_t *sk, size_t sklen)
+__attribute__((unused)) static long ds_find(const dataset *d, const uint8_t *sk, size_t sklen)
 {
     size_t lo = 0, hi = d->n;
     while (lo < hi) {

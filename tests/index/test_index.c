@@ -821,11 +821,15 @@ Test(index, skip_ties)
     }
     uint64_t *h = malloc(nq * sizeof *h);
     for (size_t i = 0; i < nq; i++) h[i] = bdbi_hash64(q[i].sk, q[i].sklen, p.seed);
-    bdbi_fuse *f;
-    cr_assert_eq(bdbi_fuse_build(env, h, nq, 16, p.seed, &f), 0, "%s", bdb_errmsg());
-    bdbi_fuse_free(env, x->filter);
+    bdbi_hspill *hs;
+    cr_assert_eq(bdbi_hspill_new(env, NULL, 0, &hs), 0);
+    for (size_t i = 0; i < nq; i++) cr_assert_eq(bdbi_hspill_add(hs, h[i]), 0);
+    bdbi_fuse_set *f;
+    cr_assert_eq(bdbi_fuse_set_build(env, hs, 0, p.seed, &f), 0, "%s", bdb_errmsg());
+    bdbi_hspill_free(hs);
+    bdbi_fuse_set_free(env, x->filter);
     x->filter = f;
-    for (size_t i = 0; i < np; i++) cr_assert(bdbi_fuse_contains(f, h[i]));
+    for (size_t i = 0; i < np; i++) cr_assert(bdbi_fuse_set_contains(f, h[i]));
     qsort(q, nq, sizeof *q, query_cmp);
     check_lookups(&d, x, q, nq);
     queries_free(q, nq);
