@@ -480,21 +480,35 @@ size_t bdbi_fuse_serialized_size(const bdbi_fuse *f)
     return BDBI_FUSE_HEADER_SIZE + fp_bytes(f);
 }
 
+void bdbi_fuse_emit(const bdbi_fuse *f, bdbi_fuse_sink sink, void *ctx)
+{
+    uint8_t h[BDBI_FUSE_HEADER_SIZE];
+    memcpy(h, MAGIC, sizeof MAGIC);
+    h[4] = FORMAT_VERSION;
+    h[5] = (uint8_t)f->fp_bits;
+    h[6] = ARITY;
+    h[7] = f->g.array_len ? (uint8_t)f->g.seg_log2 : 0;
+    put_le64(h + 8, f->seed);
+    put_le32(h + 16, f->g.seg_count);
+    put_le32(h + 20, f->g.array_len);
+    put_le64(h + 24, 0);
+    sink(ctx, h, sizeof h);
+    if (fp_bytes(f)) sink(ctx, f->fp, fp_bytes(f));
+}
+
+void bdbi_fuse_sink_memory(void *ctx, const void *p, size_t n)
+{
+    uint8_t **at = ctx;
+    memcpy(*at, p, n);
+    *at += n;
+}
+
 int bdbi_fuse_serialize(const bdbi_fuse *f, uint8_t *buf, size_t cap)
 {
     size_t need = bdbi_fuse_serialized_size(f);
     if (!buf || cap < need)
         return bdbi_err(BDB_EINVAL, "fuse filter: %zu bytes of room for %zu", buf ? cap : 0, need);
-    memcpy(buf, MAGIC, sizeof MAGIC);
-    buf[4] = FORMAT_VERSION;
-    buf[5] = (uint8_t)f->fp_bits;
-    buf[6] = ARITY;
-    buf[7] = f->g.array_len ? (uint8_t)f->g.seg_log2 : 0;
-    put_le64(buf + 8, f->seed);
-    put_le32(buf + 16, f->g.seg_count);
-    put_le32(buf + 20, f->g.array_len);
-    put_le64(buf + 24, 0);
-    memcpy(buf + BDBI_FUSE_HEADER_SIZE, f->fp, fp_bytes(f));
+    bdbi_fuse_emit(f, bdbi_fuse_sink_memory, &buf);
     return 0;
 }
 

@@ -75,6 +75,17 @@ void bdbi_fuse_free(bdb_env *env, bdbi_fuse *f);
 /* Exact length of the serialized form. */
 size_t bdbi_fuse_serialized_size(const bdbi_fuse *f);
 
+/* Receives serialized bytes in order (bdbi_fuse_emit). */
+typedef void (*bdbi_fuse_sink)(void *ctx, const void *p, size_t n);
+
+/* Hands the serialized form to `sink` in pieces, bdbi_fuse_serialized_size
+ * bytes in all, with no buffer of that size: the fingerprints go as they
+ * are in memory. */
+void bdbi_fuse_emit(const bdbi_fuse *f, bdbi_fuse_sink sink, void *ctx);
+
+/* A sink copying into memory: ctx is a uint8_t ** moved past the bytes. */
+void bdbi_fuse_sink_memory(void *ctx, const void *p, size_t n);
+
 /* Writes the serialized form to `buf`. BDB_EINVAL if `cap` is less than
  * bdbi_fuse_serialized_size(f). */
 int bdbi_fuse_serialize(const bdbi_fuse *f, uint8_t *buf, size_t cap);

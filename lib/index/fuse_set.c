@@ -132,24 +132,31 @@ static uint64_t get_le64(const uint8_t *p)
     return v;
 }
 
+void bdbi_fuse_set_emit(const bdbi_fuse_set *s, bdbi_fuse_sink sink, void *ctx)
+{
+    static const uint8_t zero[8];
+    uint8_t h[BDBI_FUSE_SET_HEADER] = {0};
+    memcpy(h, MAGIC, sizeof MAGIC);
+    h[4] = FORMAT_VERSION;
+    h[5] = (uint8_t)s->bits;
+    sink(ctx, h, sizeof h);
+    for (size_t p = 0; p < s->n; p++) {
+        size_t len = bdbi_fuse_serialized_size(s->own[p]);
+        uint8_t l[8];
+        put_le64(l, len);
+        sink(ctx, l, 8);
+        bdbi_fuse_emit(s->own[p], sink, ctx);
+        if (pad8(len) > len) sink(ctx, zero, pad8(len) - len);
+    }
+}
+
 int bdbi_fuse_set_serialize(const bdbi_fuse_set *s, uint8_t *buf, size_t cap)
 {
     size_t need = bdbi_fuse_set_serialized_size(s);
     if (!buf || cap < need)
         return bdbi_err(BDB_EINVAL, "fuse filter set: %zu bytes of room for %zu", buf ? cap : 0,
                         need);
-    memset(buf, 0, need);
-    memcpy(buf, MAGIC, sizeof MAGIC);
-    buf[4] = FORMAT_VERSION;
-    buf[5] = (uint8_t)s->bits;
-    size_t at = BDBI_FUSE_SET_HEADER;
-    for (size_t p = 0; p < s->n; p++) {
-        size_t len = bdbi_fuse_serialized_size(s->own[p]);
-        put_le64(buf + at, len);
-        int rc = bdbi_fuse_serialize(s->own[p], buf + at + 8, len);
-        if (rc) return rc;
-        at += 8 + pad8(len);
-    }
+    bdbi_fuse_set_emit(s, bdbi_fuse_sink_memory, &buf);
     return 0;
 }
 

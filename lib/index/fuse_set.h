@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "bucketdb/bucketdb.h"
+#include "fuse.h"
 #include "hspill.h"
 
 #define BDBI_FUSE_SET_HEADER 16
@@ -63,6 +64,9 @@ void bdbi_fuse_set_free(bdb_env *env, bdbi_fuse_set *s);
 
 /* Exact length of the serialized form. */
 size_t bdbi_fuse_set_serialized_size(const bdbi_fuse_set *s);
+
+/* Hands the serialized form to `sink` in pieces (bdbi_fuse_emit). */
+void bdbi_fuse_set_emit(const bdbi_fuse_set *s, bdbi_fuse_sink sink, void *ctx);
 
 /* Writes the serialized form; BDB_EINVAL if `cap` is too small. */
 int bdbi_fuse_set_serialize(const bdbi_fuse_set *s, uint8_t *buf, size_t cap);

@@ -37,15 +37,48 @@ static size_t pad8(size_t n)
 
 /* ---- writing --------------------------------------------------------- */
 
+/* Where serialize() puts bytes: nowhere while counting (chunk NULL: only
+ * `len` grows), else through a fixed staging chunk into the file and the
+ * checksum, so saving needs no buffer the size of the index. */
 typedef struct wbuf {
-    uint8_t *p;
-    size_t len, cap;
+    size_t len;   /* bytes put so far */
+    size_t total; /* the file's length, once counted */
+    uint8_t *chunk;
+    size_t fill;
+    XXH3_state_t *xxh; /* NULL while the checksum itself is put */
+    bdbi_file *f;
+    int err;
 } wbuf;
+
+#define CHUNK ((size_t)64 << 10)
+
+static void drain(wbuf *o)
+{
+    if (!o->err && o->fill) {
+        if (o->xxh) XXH3_64bits_update(o->xxh, o->chunk, o->fill);
+        o->err = bdbi_file_write(o->f, o->chunk, o->fill);
+    }
+    o->fill = 0;
+}
 
 static void put(wbuf *o, const void *src, size_t n)
 {
-    if (o->p && o->len <= o->cap && o->cap - o->len >= n) memcpy(o->p + o->len, src, n);
     o->len += n;
+    if (!o->chunk) return;
+    const uint8_t *p = src;
+    while (n) {
+        size_t k = CHUNK - o->fill < n ? CHUNK - o->fill : n;
+        memcpy(o->chunk + o->fill, p, k);
+        o->fill += k;
+        p += k;
+        n -= k;
+        if (o->fill == CHUNK) drain(o);
+    }
+}
+
+static void put_sink(void *ctx, const void *p, size_t n)
+{
+    put(ctx, p, n);
 }
 
 static void put32(wbuf *o, uint32_t v)
@@ -100,7 +133,7 @@ static void serialize(const bdbi_index *x, uint64_t file_size, uint64_t file_xxh
     put64(o, file_xxh);
     put64(o, x->seed);
     put64(o, x->records);
-    put64(o, o->cap); /* the total length, known once counted */
+    put64(o, o->total); /* the total length, known once counted */
 
     put_section(o, tag_types, 8 + BDBI_INDEX_TYPES * 16);
     put32(o, x->type_mask);
@@ -143,17 +176,18 @@ static void serialize(const bdbi_index *x, uint64_t file_size, uint64_t file_xxh
         put_section(o, tag_skips, skips_len(x));
         put64(o, x->n_sub);
         for (size_t i = 0; i < x->n_pages * x->sub_words; i++) put64(o, x->sub[i]);
-        size_t n = bdbi_fuse_set_serialized_size(x->filter);
-        put_section(o, tag_filter, n);
-        if (o->p && o->len <= o->cap && o->cap - o->len >= n)
-            bdbi_fuse_set_serialize(x->filter, o->p + o->len, n);
-        o->len += n;
+        put_section(o, tag_filter, bdbi_fuse_set_serialized_size(x->filter));
+        bdbi_fuse_set_emit(x->filter, put_sink, o);
         put_pad(o);
     }
-    if (o->p && o->len + CHECKSUM == o->cap)
-        put64(o, bdbi_hash64(o->p, o->len, 0));
-    else
-        o->len += CHECKSUM;
+    /* the checksum of everything before it, which it does not cover */
+    drain(o);
+    uint64_t sum = o->chunk ? XXH3_64bits_digest(o->xxh) : 0;
+    XXH3_state_t *x3 = o->xxh;
+    o->xxh = NULL;
+    put64(o, sum);
+    drain(o);
+    o->xxh = x3;
 }
 
 int bdbi_index_save(bdb_env *env, const bdbi_index *x, const char *path, uint64_t file_size,
@@ -163,17 +197,28 @@ int bdbi_index_save(bdb_env *env, const bdbi_index *x, const char *path, uint64_
         return bdbi_err_at(BDB_EINVAL, path, -1,
                            "index of a %llu-byte file saved for a %llu-byte file",
                            (unsigned long long)x->file_size, (unsigned long long)file_size);
-    wbuf count = {NULL, 0, 0};
-    serialize(x, file_size, file_xxh, &count);
-    uint8_t *buf = bdbi_malloc(env, BDB_MEM_INDEX, count.len);
-    if (!buf) return BDB_ENOMEM;
-    wbuf o = {buf, 0, count.len};
+    wbuf o = {0};
     serialize(x, file_size, file_xxh, &o);
-    int rc = o.len == o.cap ? 0
-                            : bdbi_err(BDB_EINTERNAL, "index serialized to %zu bytes, %zu counted",
-                                       o.len, o.cap);
-    if (!rc) rc = bdbi_fs_write_file(env, path, buf, o.len, nosync ? BDBI_FS_NOSYNC : 0);
-    bdbi_free(env, BDB_MEM_INDEX, buf, count.len);
+    o.total = o.len;
+    o.len = 0;
+    o.chunk = bdbi_malloc(env, BDB_MEM_INDEX, CHUNK);
+    o.xxh = XXH3_createState();
+    int rc = o.chunk && o.xxh ? 0 : BDB_ENOMEM;
+    if (!rc) rc = bdbi_file_create(env, path, nosync ? BDBI_FS_NOSYNC : 0, 0, &o.f);
+    if (!rc) {
+        XXH3_64bits_reset(o.xxh);
+        serialize(x, file_size, file_xxh, &o);
+        rc = o.err;
+        if (!rc && o.len != o.total)
+            rc = bdbi_err(BDB_EINTERNAL, "index serialized to %zu bytes, %zu counted", o.len,
+                          o.total);
+        if (rc)
+            bdbi_file_abort(o.f);
+        else
+            rc = bdbi_file_commit(o.f);
+    }
+    if (o.chunk) bdbi_free(env, BDB_MEM_INDEX, o.chunk, CHUNK);
+    XXH3_freeState(o.xxh);
     return rc;
 }
 
