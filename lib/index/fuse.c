@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/endian.h"
 #include "core/error.h"
 #include "core/hash.h"
 
@@ -451,30 +452,6 @@ void bdbi_fuse_free(bdb_env *env, bdbi_fuse *f)
 
 /* ---- serialized form ------------------------------------------------------- */
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 size_t bdbi_fuse_serialized_size(const bdbi_fuse *f)
 {
     return BDBI_FUSE_HEADER_SIZE + fp_bytes(f);
@@ -488,10 +465,10 @@ void bdbi_fuse_emit(const bdbi_fuse *f, bdbi_fuse_sink sink, void *ctx)
     h[5] = (uint8_t)f->fp_bits;
     h[6] = ARITY;
     h[7] = f->g.array_len ? (uint8_t)f->g.seg_log2 : 0;
-    put_le64(h + 8, f->seed);
-    put_le32(h + 16, f->g.seg_count);
-    put_le32(h + 20, f->g.array_len);
-    put_le64(h + 24, 0);
+    bdbi_put_le64(h + 8, f->seed);
+    bdbi_put_le32(h + 16, f->g.seg_count);
+    bdbi_put_le32(h + 20, f->g.array_len);
+    bdbi_put_le64(h + 24, 0);
     sink(ctx, h, sizeof h);
     if (fp_bytes(f)) sink(ctx, f->fp, fp_bytes(f));
 }
@@ -532,9 +509,9 @@ static int parse(const uint8_t *buf, size_t len, bdbi_fuse *f)
     if (buf[6] != ARITY)
         return bdbi_err(BDB_ECORRUPT, "fuse filter: arity %u, expected %d", buf[6], ARITY);
     uint32_t seg_log2 = buf[7];
-    uint32_t seg_count = get_le32(buf + 16);
-    uint32_t array_len = get_le32(buf + 20);
-    if (get_le64(buf + 24) != 0) return bdbi_err(BDB_ECORRUPT, "fuse filter: reserved bytes set");
+    uint32_t seg_count = bdbi_le32(buf + 16);
+    uint32_t array_len = bdbi_le32(buf + 20);
+    if (bdbi_le64(buf + 24) != 0) return bdbi_err(BDB_ECORRUPT, "fuse filter: reserved bytes set");
     if (seg_count == 0) {
         if (seg_log2 != 0 || array_len != 0)
             return bdbi_err(BDB_ECORRUPT,
@@ -555,7 +532,7 @@ static int parse(const uint8_t *buf, size_t len, bdbi_fuse *f)
         return bdbi_err(BDB_ECORRUPT, "fuse filter: %zu bytes, the header implies %llu", len,
                         (unsigned long long)total);
     if (seg_count > 0) geom_set(&f->g, seg_log2, seg_count);
-    f->seed = get_le64(buf + 8);
+    f->seed = bdbi_le64(buf + 8);
     f->fp_bits = bits;
     f->probe_bits = seg_count > 0 ? bits : 0;
     return 0;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/endian.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "fuse_impl.h"
@@ -120,18 +121,6 @@ size_t bdbi_fuse_set_serialized_size(const bdbi_fuse_set *s)
     return b;
 }
 
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 void bdbi_fuse_set_emit(const bdbi_fuse_set *s, bdbi_fuse_sink sink, void *ctx)
 {
     static const uint8_t zero[8];
@@ -143,7 +132,7 @@ void bdbi_fuse_set_emit(const bdbi_fuse_set *s, bdbi_fuse_sink sink, void *ctx)
     for (size_t p = 0; p < s->n; p++) {
         size_t len = bdbi_fuse_serialized_size(s->own[p]);
         uint8_t l[8];
-        put_le64(l, len);
+        bdbi_put_le64(l, len);
         sink(ctx, l, 8);
         bdbi_fuse_emit(s->own[p], sink, ctx);
         if (pad8(len) > len) sink(ctx, zero, pad8(len) - len);
@@ -174,7 +163,7 @@ int bdbi_fuse_set_deserialize(bdb_env *env, const uint8_t *buf, size_t len, bdbi
         return bdbi_err(BDB_ECORRUPT, "fuse filter set: format version %u, expected %d", buf[4],
                         FORMAT_VERSION);
     unsigned bits = buf[5];
-    if (bits > BDBI_HSPILL_MAX_BITS || buf[6] || buf[7] || get_le64(buf + 8))
+    if (bits > BDBI_HSPILL_MAX_BITS || buf[6] || buf[7] || bdbi_le64(buf + 8))
         return bdbi_err(BDB_ECORRUPT, "fuse filter set: %u bits or reserved bytes set", bits);
     /* each partition takes at least its length and a filter header, so
      * the descriptor arrays are never larger than what `len` can hold */
@@ -186,7 +175,7 @@ int bdbi_fuse_set_deserialize(bdb_env *env, const uint8_t *buf, size_t len, bdbi
     if (rc) return rc;
     size_t at = BDBI_FUSE_SET_HEADER;
     for (size_t p = 0; p < parts && !rc; p++) {
-        uint64_t n = len - at >= 8 ? get_le64(buf + at) : 0;
+        uint64_t n = len - at >= 8 ? bdbi_le64(buf + at) : 0;
         if (len - at < 8 || n > len - at - 8 || pad8((size_t)n) > len - at - 8) {
             rc = bad("length past the end", p);
             break;

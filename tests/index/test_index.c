@@ -29,20 +29,6 @@ static bdbi_index_params params(int hot, uint32_t exponent, uint64_t cutoff)
                                .seed = 0x5eed0000u + exponent};
 }
 
-static bdbi_index *by_builder(const dataset *d, const bdbi_index_params *p)
-{
-    bdbi_index_builder *b;
-    cr_assert_eq(bdbi_index_builder_new(env, p, &b), 0, "%s", bdb_errmsg());
-    for (size_t i = 0; i < d->n; i++) {
-        const item *it = &d->it[i];
-        cr_assert_eq(bdbi_index_builder_add(b, it->off, it->rec, it->len, it->sk, it->sklen), 0,
-                     "record %zu: %s", i, bdb_errmsg());
-    }
-    bdbi_index *x;
-    cr_assert_eq(bdbi_index_builder_finish(b, d->len, &x), 0, "%s", bdb_errmsg());
-    return x;
-}
-
 static bdbi_index *by_scan(const dataset *d, const bdbi_index_params *p)
 {
     bdbi_index *x;

@@ -232,20 +232,6 @@ Test(spill, filter_set)
 
 /* ---- the builder ----------------------------------------------------- */
 
-static bdbi_index *build(const dataset *d, const bdbi_index_params *p)
-{
-    bdbi_index_builder *b;
-    cr_assert_eq(bdbi_index_builder_new(env, p, &b), 0, "%s", bdb_errmsg());
-    for (size_t i = 0; i < d->n; i++) {
-        const item *it = &d->it[i];
-        cr_assert_eq(bdbi_index_builder_add(b, it->off, it->rec, it->len, it->sk, it->sklen), 0,
-                     "record %zu: %s", i, bdb_errmsg());
-    }
-    bdbi_index *x;
-    cr_assert_eq(bdbi_index_builder_finish(b, d->len, &x), 0, "%s", bdb_errmsg());
-    return x;
-}
-
 /* Spilled or not, built or scanned, saved and loaded: one index, which
  * finds every record. Live files spill only once they are past the cutoff,
  * then with everything they held. */
@@ -259,11 +245,11 @@ Test(spill, spilled_index_is_the_same)
                                .cutoff_bytes = hot ? 0 : d.len / 3,
                                .seed = 0xabc,
                                .part_keys = 1000};
-        bdbi_index *mem = build(&d, &p);
+        bdbi_index *mem = by_builder(&d, &p);
         cr_assert_gt(bdbi_fuse_set_bits(mem->filter), 3);
         p.spill_dir = dir;
         p.spill_mem_keys = 600;
-        bdbi_index *sp = build(&d, &p), *sc;
+        bdbi_index *sp = by_builder(&d, &p), *sc;
         cr_assert(bdbi_index_equal(mem, sp), "spilled and in-memory builds differ");
         cr_assert_eq(bdbi_index_build_scan(env, &p, d.data, d.len, d.path, &sc), 0, "%s",
                      bdb_errmsg());
@@ -290,7 +276,7 @@ Test(spill, spilled_index_is_the_same)
         /* a single filter for the same keys (default partition size)
          * answers every present key too, with a different layout */
         p.part_keys = 0;
-        bdbi_index *one = build(&d, &p);
+        bdbi_index *one = by_builder(&d, &p);
         cr_assert_eq(bdbi_fuse_set_bits(one->filter), 0);
         cr_assert_not(bdbi_index_equal(one, sp));
         bdbi_index_free(env, one);
