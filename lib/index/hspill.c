@@ -187,6 +187,7 @@ static int count_part(const bdbi_hspill *s, const uint64_t *a, size_t n, size_t 
 
 static int append(bdbi_hspill *s, const uint64_t *a, size_t k)
 {
+    if (!k) return 0;
     int rc = grow(s->env, &s->out, &s->out_cap, s->out_n + k);
     if (rc) return rc;
     memcpy(s->out + s->out_n, a, k * 8);
