@@ -36,7 +36,6 @@
 
 enum {
     FORMAT_VERSION = 1,
-    ARITY = 3,
     MIN_SEG_LOG2 = 2,
     /* the paper's cap: longer segments no longer help peeling */
     MAX_SEG_LOG2 = 18,
@@ -47,41 +46,7 @@ enum {
 
 static const uint8_t MAGIC[4] = {'B', 'F', 'U', 'S'};
 
-/* ---- hashing --------------------------------------------------------------- */
-
-/* bdbi_fmix64 is a bijection: distinct keys keep distinct hashes under any
- * seed (peeling relies on it). */
-static inline uint64_t key_hash(uint64_t key, uint64_t seed)
-{
-    return bdbi_fmix64(key + seed);
-}
-
-static inline uint32_t fingerprint(uint64_t h, int bits)
-{
-    return (uint32_t)(h ^ (h >> 32)) & ((1u << bits) - 1);
-}
-
-/* The first cell comes from the high bits of h by multiply-shift (no
- * division, no modulo bias worth the name); the other two are the same
- * offset in the next segments XORed with low bits of h, which moves them
- * within their segment only because seg_len is a power of two. */
-static inline void key_cells(const geom *g, uint64_t h, uint32_t c[ARITY])
-{
-    __extension__ typedef unsigned __int128 u128;
-    uint32_t first = (uint32_t)(((u128)h * g->first_span) >> 64);
-    c[0] = first;
-    c[1] = (first + g->seg_len) ^ ((uint32_t)(h >> 18) & g->seg_mask);
-    c[2] = (first + 2 * g->seg_len) ^ ((uint32_t)h & g->seg_mask);
-}
-
-/* ---- fingerprint cells: one code path, specialised by constant `bits` ------ */
-
-static inline uint32_t cell_get(const uint8_t *a, uint32_t i, int bits)
-{
-    if (bits == 8) return a[i];
-    const uint8_t *p = a + 2 * (size_t)i;
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
-}
+/* ---- queries ------------------------------------------------------------ */
 
 static inline void cell_put(uint8_t *a, uint32_t i, uint32_t v, int bits)
 {
@@ -94,22 +59,9 @@ static inline void cell_put(uint8_t *a, uint32_t i, uint32_t v, int bits)
     p[1] = (uint8_t)(v >> 8);
 }
 
-static inline int probe(const bdbi_fuse *f, uint64_t h, int bits)
-{
-    uint32_t c[ARITY];
-    key_cells(&f->g, h, c);
-    uint32_t x = fingerprint(h, bits) ^ cell_get(f->fp, c[0], bits) ^ cell_get(f->fp, c[1], bits) ^
-                 cell_get(f->fp, c[2], bits);
-    return x == 0;
-}
-
 int bdbi_fuse_contains(const bdbi_fuse *f, uint64_t key)
 {
-    uint64_t h = key_hash(key, f->seed);
-    /* the width never changes for a filter, so this is predicted */
-    if (f->probe_bits == 8) return probe(f, h, 8);
-    if (f->probe_bits == 16) return probe(f, h, 16);
-    return 0;
+    return bdbi_fuse_contains_inline(f, key);
 }
 
 void bdbi_fuse_prefetch(const bdbi_fuse *f, uint64_t key)

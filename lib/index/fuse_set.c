@@ -89,7 +89,7 @@ int bdbi_fuse_set_build(bdb_env *env, bdbi_hspill *keys, size_t part_keys, uint6
 
 int bdbi_fuse_set_contains(const bdbi_fuse_set *s, uint64_t key)
 {
-    return bdbi_fuse_contains(&s->desc[s->bits ? key >> s->shift : 0], key);
+    return bdbi_fuse_contains_inline(&s->desc[s->bits ? key >> s->shift : 0], key);
 }
 
 void bdbi_fuse_set_prefetch(const bdbi_fuse_set *s, uint64_t key)
