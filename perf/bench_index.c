@@ -220,7 +220,8 @@ int main(int argc, char **argv)
                  {"paged 2^12", 12, 0},
                  {"paged 2^10", 10, 0}};
     for (int f = 0; f < 4; f++) {
-        bdbi_index_params p = {.page_exponent = forms[f].exp, .cutoff_bytes = forms[f].cutoff, .seed = 42};
+        bdbi_index_params p = {
+            .page_exponent = forms[f].exp, .cutoff_bytes = forms[f].cutoff, .seed = 42};
         double tb[ROUNDS], ts[ROUNDS], th[ROUNDS], tm[ROUNDS], tw[ROUNDS], state = 0;
         size_t bytes = 0, pbytes = 0;
         for (int r = 0; r < ROUNDS; r++) {
