@@ -122,6 +122,7 @@ static int spill(bdbi_hspill *s)
 
 int bdbi_hspill_add(bdbi_hspill *s, uint64_t h)
 {
+    if (s->cur) return bdbi_err(BDB_EINVAL, "key hash added after reading back began");
     int rc, may_spill = s->allowed && s->dir;
     if (may_spill && s->n >= s->mem_keys) {
         if ((rc = spill(s))) return rc;

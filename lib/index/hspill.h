@@ -26,8 +26,8 @@ typedef struct bdbi_hspill bdbi_hspill;
  * hashes in memory (0: 2^17). Spilling starts disallowed. BDB_ENOMEM. */
 int bdbi_hspill_new(bdb_env *env, const char *dir, size_t mem_keys, bdbi_hspill **out);
 
-/* Adds one hash. May write a run (BDB_EIO and the like from the scratch
- * file), BDB_ENOMEM. */
+/* Adds one hash (BDB_EINVAL once reading back began). May write a run (BDB_EIO and the like from
+ * the scratch file), BDB_ENOMEM. */
 int bdbi_hspill_add(bdbi_hspill *s, uint64_t h);
 
 /* From now on the bag may spill (its hashes are no longer needed in the

@@ -11,6 +11,7 @@
 
 #include "bucket/bucket.h"
 #include "core/alloc.h"
+#include "core/endian.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/hash.h"
@@ -45,7 +46,7 @@ typedef struct wbuf {
     size_t total; /* the file's length, once counted */
     uint8_t *chunk;
     size_t fill;
-    XXH3_state_t *xxh; /* NULL while the checksum itself is put */
+    XXH3_state_t *xxh;
     bdbi_file *f;
     int err;
 } wbuf;
@@ -55,7 +56,7 @@ typedef struct wbuf {
 static void drain(wbuf *o)
 {
     if (!o->err && o->fill) {
-        if (o->xxh) XXH3_64bits_update(o->xxh, o->chunk, o->fill);
+        XXH3_64bits_update(o->xxh, o->chunk, o->fill);
         o->err = bdbi_file_write(o->f, o->chunk, o->fill);
     }
     o->fill = 0;
@@ -182,12 +183,12 @@ static void serialize(const bdbi_index *x, uint64_t file_size, uint64_t file_xxh
     }
     /* the checksum of everything before it, which it does not cover */
     drain(o);
-    uint64_t sum = o->chunk ? XXH3_64bits_digest(o->xxh) : 0;
-    XXH3_state_t *x3 = o->xxh;
-    o->xxh = NULL;
-    put64(o, sum);
-    drain(o);
-    o->xxh = x3;
+    o->len += CHECKSUM;
+    if (o->chunk && !o->err) {
+        uint8_t sum[CHECKSUM];
+        bdbi_put_le64(sum, XXH3_64bits_digest(o->xxh));
+        o->err = bdbi_file_write(o->f, sum, CHECKSUM);
+    }
 }
 
 int bdbi_index_save(bdb_env *env, const bdbi_index *x, const char *path, uint64_t file_size,
