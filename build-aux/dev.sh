@@ -1,6 +1,7 @@
 #!/bin/sh
 # The README's two commands.
-#   sh build-aux/dev.sh main   set up, build, run the main job (the demo)
+#   sh build-aux/dev.sh main   set up, build, run the main job: the perf
+#     harness at the quick scale (`make perf`), which prints its table
 #   sh build-aux/dev.sh test   set up, then every check CI requires:
 #     format, -Werror build + make check, ASan+UBSan make check, TSan
 #     stress test, 40 s each of libFuzzer (clang) on the XDR parsers and the bucket reader, the
@@ -59,7 +60,7 @@ main)
     bootstrap
     configure_in release CFLAGS="-O2 -g"
     make -C _build/release -j"$jobs" >/dev/null
-    ./_build/release/tools/bucketdb demo
+    make -C _build/release -s perf PERF_OUT="$top/_build/perf-results/quick"
     ;;
 test)
     bootstrap

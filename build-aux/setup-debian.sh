@@ -6,7 +6,8 @@ set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config autoconf-archive
       liburcu-dev libjemalloc-dev libxxhash-dev zlib1g-dev libssl-dev nettle-dev
-      libjansson-dev libcriterion-dev clang-format clang libclang-rt-14-dev git ca-certificates"
+      libjansson-dev libcriterion-dev clang-format clang libclang-rt-14-dev git ca-certificates
+      librocksdb-dev liblmdb-dev gnuplot-nox"
 
 missing=""
 for p in $PKGS; do

@@ -56,7 +56,8 @@ typedef struct bm_keyset {
  * (8-byte state word, 32-byte key, 16-byte value: 56-byte cells), linear
  * probing from the home cell hash >> (64 - log2 capacity), hash = XXH3-64
  * of the key with a seed, power-of-two capacity doubled when the load
- * would pass max_load. No deletes, no concurrency. */
+ * would pass max_load; deletes shift later keys back (no tombstones). No
+ * locks: concurrent gets are safe while nobody writes. */
 typedef struct bm_ptable bm_ptable;
 
 /* A table sized for `expected` keys (0: 32 cells, grown as needed). */
@@ -66,6 +67,8 @@ void bm_pt_free(bm_ptable *t);
 int bm_pt_insert(bm_ptable *t, const void *key, const void *val);
 /* Copies the value of key to val: returns 1, or 0 if absent. */
 int bm_pt_get(const bm_ptable *t, const void *key, void *val);
+/* Deletes key: returns 1, or 0 if absent. */
+int bm_pt_delete(bm_ptable *t, const void *key);
 uint64_t bm_pt_count(const bm_ptable *t);
 uint64_t bm_pt_capacity(const bm_ptable *t);
 uint64_t bm_pt_bytes(const bm_ptable *t);

@@ -69,10 +69,15 @@ static inline uint64_t pt_state(const uint8_t *c)
     return s;
 }
 
+static inline uint64_t pt_home(const bm_ptable *t, const void *key)
+{
+    return bdbi_hash64(key, BM_KEY, t->seed) >> (64 - t->bits);
+}
+
 /* The cell holding key, or the empty cell where it would go. */
 static inline uint8_t *pt_find(const bm_ptable *t, const void *key)
 {
-    uint64_t mask = t->cap - 1, i = bdbi_hash64(key, BM_KEY, t->seed) >> (64 - t->bits);
+    uint64_t mask = t->cap - 1, i = pt_home(t, key);
     for (;; i = (i + 1) & mask) {
         uint8_t *c = pt_cell(t, i);
         if (pt_state(c) == 0 || memcmp(c + 8, key, BM_KEY) == 0) return c;
@@ -117,6 +122,28 @@ int bm_pt_get(const bm_ptable *t, const void *key, void *val)
     const uint8_t *c = pt_find(t, key);
     if (pt_state(c) == 0) return 0;
     memcpy(val, c + 8 + BM_KEY, BM_VAL);
+    return 1;
+}
+
+/* Backward-shift deletion: no tombstones, so gets after deletes probe no
+ * further than in a table that never held the deleted keys. */
+int bm_pt_delete(bm_ptable *t, const void *key)
+{
+    uint8_t *c = pt_find(t, key);
+    if (pt_state(c) == 0) return 0;
+    uint64_t mask = t->cap - 1, hole = (uint64_t)(c - t->cells) / PT_CELL;
+    for (uint64_t j = (hole + 1) & mask;; j = (j + 1) & mask) {
+        uint8_t *cj = pt_cell(t, j);
+        if (pt_state(cj) == 0) break;
+        /* the key in j may fill the hole only if the hole lies on its probe
+         * path, from its home to j (distances mod the capacity: wraparound) */
+        if (((j - pt_home(t, cj + 8)) & mask) >= ((j - hole) & mask)) {
+            memcpy(pt_cell(t, hole), cj, PT_CELL);
+            hole = j;
+        }
+    }
+    memset(pt_cell(t, hole), 0, PT_CELL);
+    t->count--;
     return 1;
 }
 

@@ -41,6 +41,10 @@ struct bdbi_pmerge {
     bdbi_sha256 sha;
     uint8_t hash[32]; /* unsplit: the writer's */
     int rc;
+    /* the error detail of the first failure, raised again on the thread
+     * that resolves the merge: the failing task ran on a worker, whose
+     * thread-local detail the caller cannot see */
+    bdbi_err_saved why;
     _Atomic int state;
     bdbi_lbucket *output;
     int in_running; /* listed in l->running */
@@ -346,6 +350,7 @@ static void finish(bdbi_pmerge *m)
     }
     pthread_mutex_unlock(&l->reg_mu);
     m->output = out;
+    if (rc && !m->rc) bdbi_err_save(&m->why);
     m->rc = rc;
     atomic_store_explicit(&m->state, rc ? PM_FAILED : PM_DONE, memory_order_release);
     bdbi_pmerge_unref(m); /* the running list's reference */
@@ -356,7 +361,7 @@ static int piece_done(bdbi_pmerge *m, uint32_t t, int rc)
 {
     pthread_mutex_lock(&m->mu);
     m->done[t] = 1;
-    if (rc && !m->rc) m->rc = rc;
+    if (rc && !m->rc) m->rc = rc, bdbi_err_save(&m->why);
     if (m->hashing) {
         pthread_mutex_unlock(&m->mu);
         return rc;
@@ -368,7 +373,7 @@ static int piece_done(bdbi_pmerge *m, uint32_t t, int rc)
         pthread_mutex_unlock(&m->mu);
         if (!err && m->split) err = hash_piece(m, i);
         pthread_mutex_lock(&m->mu);
-        if (err && !m->rc) m->rc = err;
+        if (err && !m->rc) m->rc = err, bdbi_err_save(&m->why);
         m->next_hash++;
     }
     m->hashing = 0;
@@ -560,6 +565,7 @@ int bdbi_pmerge_resolve(bdbi_pmerge *m, bdbi_lbucket **out)
                         "read-only",
                         m->in.level, m->l->dir);
     int st = atomic_load_explicit(&m->state, memory_order_acquire);
+    if (st == PM_FAILED && m->rc && m->why.code == m->rc) return bdbi_err_restore(&m->why);
     if (st == PM_FAILED) return m->rc ? m->rc : BDB_EINTERNAL;
     if (st != PM_DONE) return bdbi_err(BDB_EINTERNAL, "merge not finished after its tasks");
     *out = bdbi_lbucket_ref(m->output);

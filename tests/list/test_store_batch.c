@@ -689,3 +689,61 @@ Test(store_batch, views_at_every_ledger)
     store_close(l);
     store_env_close();
 }
+
+/* ---- a merge that fails on the pool ---- */
+
+/* A key created twice without a deletion in between (which stellar-core
+ * never writes) is accepted by add_batch, which cannot see the state, and
+ * refused by the first merge in which both INITENTRY records meet: a
+ * level-1 merge, which runs on a pool worker. The error detail must reach
+ * the thread that resolves the merge, saying why. */
+static int same_key(const bdb_bytes *entry, const void *key, size_t kl, int is_key)
+{
+    uint8_t k[4096];
+    size_t n = 0;
+    if (is_key) return entry->len == kl && !memcmp(entry->data, key, kl);
+    cr_assert_eq(bdb_ledger_entry_key(entry->data, entry->len, k, sizeof k, &n), 0);
+    return n == kl && !memcmp(k, key, kl);
+}
+
+/* Whether any batch from..to creates, updates or deletes entry's key. */
+static int touched(const bdb_bytes *entry, uint32_t from, uint32_t to)
+{
+    uint8_t key[4096];
+    size_t kl;
+    cr_assert_eq(bdb_ledger_entry_key(entry->data, entry->len, key, sizeof key, &kl), 0);
+    for (uint32_t x = from; x <= to; x++) {
+        const batch *b = B(x);
+        for (size_t i = 0; i < b->n_init; i++)
+            if (same_key(&b->init[i], key, kl, 0)) return 1;
+        for (size_t i = 0; i < b->n_live; i++)
+            if (same_key(&b->live[i], key, kl, 0)) return 1;
+        for (size_t i = 0; i < b->n_dead; i++)
+            if (same_key(&b->dead[i], key, kl, 1)) return 1;
+    }
+    return 0;
+}
+
+Test(store_batch, pool_merge_error_detail_reaches_the_caller)
+{
+    bdb_list *l = store_at(600);
+    /* an entry created at 590..599 whose key no batch up to 610 touches */
+    bdb_bytes e = {0};
+    for (uint32_t c = 599; c >= 590 && !e.data; c--)
+        for (size_t i = 0; i < B(c)->n_init && !e.data; i++)
+            if (!touched(&B(c)->init[i], c + 1, 610)) e = B(c)->init[i];
+    cr_assert_not_null(e.data);
+    /* at 601 its key is created again */
+    bdb_bytes *v = with_extra(B(601)->init, B(601)->n_init, e);
+    cr_assert_eq(add_with(l, B(601), 0, v, B(601)->n_init + 1), 0, "%s", bdb_errmsg());
+    free(v);
+    /* 602 spills level 0: its snap (601-602) merges into level 1's curr,
+     * which holds 599's record */
+    int rc = 0;
+    for (uint32_t x = 602; x <= 610 && !rc; x++) rc = add(l, x, B(x)->protocol, B(x));
+    if (!rc) rc = bdb_list_wait_merges(l);
+    cr_assert_eq(rc, BDB_EFORMAT, "returned %d (%s)", rc, bdb_errmsg());
+    cr_assert(strstr(bdb_errmsg(), "old INIT + new INIT"), "detail: \"%s\"", bdb_errmsg());
+    store_close(l);
+    store_env_close();
+}
