@@ -128,17 +128,7 @@ static void map_open(map_h *m, const char *name)
     snprintf(m->dir, sizeof m->dir, "%s/%s", top_dir, name);
     rm_rf(m->dir);
     if (mkdir(m->dir, 0755) != 0) die(m->dir);
-    const char *drives[1] = {m->dir};
-    bdb_map_options o;
-    bdb_map_options_init(&o);
-    o.max_buckets = n_shards;
-    o.drives = drives;
-    o.n_drives = 1;
-    o.key_size = BM_KEY;
-    o.elem_size = BM_VAL;
-    o.fsync = 0;
-    if (max_search) o.max_search = max_search;
-    if (bdb_map_open(env, &o, &m->map)) die("bdb_map_open");
+    if (bm_map_open(env, m->dir, n_shards, max_search, &m->map)) die("bdb_map_open");
 }
 
 static void map_close(map_h *m)

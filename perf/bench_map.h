@@ -42,6 +42,25 @@ static inline void bm_val(uint64_t k, uint8_t *out)
     memcpy(out + 8, &info, 8);
 }
 
+/* Opens a bucket map of the benchmarks' keys and values in dir (one
+ * drive; `shards` buckets; max_search 0: the default; no fsync). Returns
+ * bdb_map_open's code. */
+static inline int bm_map_open(bdb_env *env, const char *dir, uint32_t shards, uint32_t max_search,
+                              bdb_map **out)
+{
+    const char *drives[1] = {dir};
+    bdb_map_options o;
+    bdb_map_options_init(&o);
+    o.max_buckets = shards;
+    o.drives = drives;
+    o.n_drives = 1;
+    o.key_size = BM_KEY;
+    o.elem_size = BM_VAL;
+    o.fsync = 0;
+    if (max_search) o.max_search = max_search;
+    return bdb_map_open(env, &o, out);
+}
+
 /* n keys in one array (timed loops read them sequentially), with their
  * numbers. */
 typedef struct bm_keyset {

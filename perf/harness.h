@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define HX_MAX_ROUNDS 16
 
@@ -120,6 +121,21 @@ uint64_t hx_dir_bytes(const char *path);
 void hx_rmrf(const char *path);
 /* Reads every file under path once, so that the page cache holds it. */
 void hx_warm(const char *path);
+/* CLOCK_MONOTONIC in nanoseconds: what every timed operation reads. */
+static inline uint64_t hx_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* qsort order of uint32_t timings. */
+static inline int hx_cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 /* Prints the message and exits with status 1. */
 void hx_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

@@ -18,24 +18,6 @@
 #include "gen_archive.h"
 #include "perf_list.h"
 
-static uint64_t ns_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-static void bdb_check(int rc, const char *what)
-{
-    if (rc < 0) hx_die("%s: %s: %s", what, bdb_strerror(rc), bdb_errmsg());
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
 typedef struct batch {
     uint8_t *buf;
     size_t cap;
@@ -148,11 +130,11 @@ static void batch_make(const hx_lst *s, batch *b, uint32_t j, uint32_t L)
 static void add_batch(hx_lst *s, const batch *b, uint32_t L)
 {
     /* from protocol 23 every ledger adds a hot-archive batch, even empty */
-    bdb_check(bdb_list_add_hot_batch(s->l, L, GEN_ARCHIVE_PROTOCOL, NULL, 0, NULL, 0),
-              "bdb_list_add_hot_batch");
-    bdb_check(bdb_list_add_batch(s->l, L, GEN_ARCHIVE_PROTOCOL, b->init, b->ni, b->live, b->nl,
-                                 b->dead, b->nd),
-              "bdb_list_add_batch");
+    hx_bdb_check(bdb_list_add_hot_batch(s->l, L, GEN_ARCHIVE_PROTOCOL, NULL, 0, NULL, 0),
+                 "bdb_list_add_hot_batch");
+    hx_bdb_check(bdb_list_add_batch(s->l, L, GEN_ARCHIVE_PROTOCOL, b->init, b->ni, b->live, b->nl,
+                                    b->dead, b->nd),
+                 "bdb_list_add_batch");
 }
 
 /* ledgers the whole run closes at most: the timed ones and those up to
@@ -177,29 +159,29 @@ void hx_ledger_closes(hx_lst *s)
         for (uint32_t j = 0; j < n; j++) {
             uint32_t L = L0 + 1 + j;
             batch_make(s, &b, j, L);
-            uint64_t t0 = ns_now();
+            uint64_t t0 = hx_now_ns();
             if (st == 0)
                 add_batch(s, &b, L);
             else
                 hx_kv_commit(s->kv[st - 1], b.pk, b.pv, b.ni + b.nl, b.dead, b.nd);
-            uint64_t d = ns_now() - t0;
+            uint64_t d = hx_now_ns() - t0;
             ns[j] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
         }
         if (st == 0) {
-            uint64_t t0 = ns_now();
-            bdb_check(bdb_list_wait_merges(s->l), "bdb_list_wait_merges");
-            drain = (double)(ns_now() - t0) * 1e-9;
+            uint64_t t0 = hx_now_ns();
+            hx_bdb_check(bdb_list_wait_merges(s->l), "bdb_list_wait_merges");
+            drain = (double)(hx_now_ns() - t0) * 1e-9;
         }
         /* rounds are consecutive segments of the run: the state moves on */
         uint32_t per = n / (uint32_t)rounds;
         for (int r = 0; r < rounds; r++) {
             memcpy(seg, ns + (size_t)r * per, per * sizeof *seg);
-            qsort(seg, per, sizeof *seg, cmp_u32);
+            qsort(seg, per, sizeof *seg, hx_cmp_u32);
             v[st][0][r] = hx_pct(seg, per, 50) / 1e6;
             v[st][1][r] = hx_pct(seg, per, 99) / 1e6;
             v[st][2][r] = hx_pct(seg, per, 100) / 1e6;
         }
-        qsort(ns, n, sizeof *ns, cmp_u32);
+        qsort(ns, n, sizeof *ns, hx_cmp_u32);
         hx_dist(s->r, "ledger-close-latency", st ? hx_kv_name(st - 1) : "bucketdb", ns, n);
     }
     static const char *const what[3] = {"p50", "p99", "max"};
@@ -247,7 +229,7 @@ static void *mg_reader(void *arg)
      * and faulted in here, not in the idle figure */
     for (size_t j = 0; j < m->ks->n; j++) {
         bdb_list_entry e;
-        bdb_check(bdb_list_get(v, m->ks->k[j].data, m->ks->k[j].len, &e), "bdb_list_get");
+        hx_bdb_check(bdb_list_get(v, m->ks->k[j].data, m->ks->k[j].len, &e), "bdb_list_get");
     }
     atomic_store(&m->ready, 1);
     size_t i = 1;
@@ -258,10 +240,10 @@ static void *mg_reader(void *arg)
         }
         const bdb_bytes *k = &m->ks->k[i % m->ks->n];
         bdb_list_entry e;
-        uint64_t t0 = ns_now();
+        uint64_t t0 = hx_now_ns();
         int rc = bdb_list_get(v, k->data, k->len, &e);
-        uint64_t d = ns_now() - t0;
-        if (rc < 0) bdb_check(rc, "bdb_list_get");
+        uint64_t d = hx_now_ns() - t0;
+        if (rc < 0) hx_bdb_check(rc, "bdb_list_get");
         if (m->n[ph] < m->cap) m->ns[ph][m->n[ph]++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
     }
     bdb_list_view_release(v);
@@ -285,7 +267,7 @@ void hx_merge_gets(hx_lst *s)
         batch_make(s, &b, L - GEN_ARCHIVE_LEDGER - 1, L);
         add_batch(s, &b, L);
     }
-    bdb_check(bdb_list_wait_merges(s->l), "bdb_list_wait_merges");
+    hx_bdb_check(bdb_list_wait_merges(s->l), "bdb_list_wait_merges");
     hx_keys ks;
     hx_keys_make(s, &ks, s->sc->gets, HX_UNIFORM, s->r->seed * 77 + 3);
     mg m = {.s = s, .ks = &ks, .cap = (size_t)8 << 20};
@@ -298,15 +280,15 @@ void hx_merge_gets(hx_lst *s)
     nanosleep(&idle, NULL);
     atomic_store(&m.phase, 1);
     batch_make(s, &b, target - GEN_ARCHIVE_LEDGER - 1, target);
-    uint64_t t0 = ns_now();
+    uint64_t t0 = hx_now_ns();
     add_batch(s, &b, target);
-    bdb_check(bdb_list_wait_merges(s->l), "bdb_list_wait_merges");
-    double merge_s = (double)(ns_now() - t0) * 1e-9;
+    hx_bdb_check(bdb_list_wait_merges(s->l), "bdb_list_wait_merges");
+    double merge_s = (double)(hx_now_ns() - t0) * 1e-9;
     atomic_store(&m.phase, 2);
     pthread_join(th, NULL);
     double p50[2], p99[2];
     for (int p = 0; p < 2; p++) {
-        qsort(m.ns[p], m.n[p], sizeof *m.ns[p], cmp_u32);
+        qsort(m.ns[p], m.n[p], sizeof *m.ns[p], hx_cmp_u32);
         p50[p] = hx_pct(m.ns[p], m.n[p], 50) / 1000;
         p99[p] = hx_pct(m.ns[p], m.n[p], 99) / 1000;
     }

@@ -23,13 +23,6 @@
 #include "gen_archive.h"
 #include "perf_list.h"
 
-static uint64_t ns_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 uint64_t hx_rnd(uint64_t *st)
 {
     uint64_t x = (*st += 0x9e3779b97f4a7c15ull);
@@ -110,33 +103,28 @@ void hx_keys_free(hx_keys *ks)
     memset(ks, 0, sizeof *ks);
 }
 
-static void bdb_check(int rc, const char *what)
-{
-    if (rc < 0) hx_die("%s: %s: %s", what, bdb_strerror(rc), bdb_errmsg());
-}
-
 static void env_open(hx_lst *s)
 {
     bdb_env_options eo;
     bdb_env_options_init(&eo);
-    bdb_check(bdb_env_open(&eo, &s->env), "bdb_env_open");
+    hx_bdb_check(bdb_env_open(&eo, &s->env), "bdb_env_open");
 }
 
 double hx_list_open(hx_lst *s)
 {
-    double t0 = (double)ns_now();
+    double t0 = (double)hx_now_ns();
     env_open(s);
     bdb_list_options lo;
     bdb_list_options_init(&lo);
     lo.create = 0;
-    bdb_check(bdb_list_open(s->env, s->store, &lo, &s->l), "bdb_list_open");
-    return ((double)ns_now() - t0) * 1e-9;
+    hx_bdb_check(bdb_list_open(s->env, s->store, &lo, &s->l), "bdb_list_open");
+    return ((double)hx_now_ns() - t0) * 1e-9;
 }
 
 void hx_list_close(hx_lst *s)
 {
-    bdb_check(bdb_list_close(s->l), "bdb_list_close");
-    bdb_check(bdb_env_close(s->env), "bdb_env_close");
+    hx_bdb_check(bdb_list_close(s->l), "bdb_list_close");
+    hx_bdb_check(bdb_env_close(s->env), "bdb_env_close");
     s->l = NULL, s->env = NULL;
 }
 
@@ -165,12 +153,12 @@ static void write_archive(hx_lst *s)
     o.progress = 1;
     gen_archive_report rep;
     env_open(s);
-    double t0 = (double)ns_now();
-    bdb_check(gen_archive_write(s->env, &o, &rep), "gen_archive_write");
-    bdb_check(bdb_env_close(s->env), "bdb_env_close");
+    double t0 = (double)hx_now_ns();
+    hx_bdb_check(gen_archive_write(s->env, &o, &rep), "gen_archive_write");
+    hx_bdb_check(bdb_env_close(s->env), "bdb_env_close");
     s->env = NULL;
     hx_note(s->r, "archive: %llu entries generated in %.1f s, %.0f MB gzipped, %.0f MB of buckets",
-            (unsigned long long)s->sc->entries, ((double)ns_now() - t0) * 1e-9,
+            (unsigned long long)s->sc->entries, ((double)hx_now_ns() - t0) * 1e-9,
             (double)rep.gz_bytes / 1e6, (double)rep.bytes / 1e6);
 }
 
@@ -199,12 +187,13 @@ static void population_ours(hx_lst *s, pop *o)
         bdb_list_options lo;
         bdb_list_options_init(&lo);
         lo.shards = HX_SHARDS;
-        double t0 = (double)ns_now();
-        bdb_check(bdb_archive_import(s->env, &ao, 0, s->store, &lo, &s->l), "bdb_archive_import");
-        wall[i] = ((double)ns_now() - t0) * 1e-9;
+        double t0 = (double)hx_now_ns();
+        hx_bdb_check(bdb_archive_import(s->env, &ao, 0, s->store, &lo, &s->l),
+                     "bdb_archive_import");
+        wall[i] = ((double)hx_now_ns() - t0) * 1e-9;
         rss[i] = hx_peak_rss_mib();
         bdb_stats es;
-        bdb_check(bdb_env_stats(s->env, &es), "bdb_env_stats");
+        hx_bdb_check(bdb_env_stats(s->env, &es), "bdb_env_stats");
         heap[i] = (double)es.mem_total.peak_bytes / 1048576.0;
         disk = (double)hx_dir_bytes(s->store) / 1048576.0;
     }
@@ -259,17 +248,17 @@ static double load_peer(hx_lst *s, hx_kv *kv, double *end_s)
             off += vl;
         }
         if (n == BATCH || off > (size_t)BATCH * 1024 || (!more && n)) {
-            uint64_t t0 = ns_now();
+            uint64_t t0 = hx_now_ns();
             hx_kv_load(kv, keys, vals, n);
-            put += (double)(ns_now() - t0) * 1e-9;
+            put += (double)(hx_now_ns() - t0) * 1e-9;
             n = off = 0;
         }
         if (!more) break;
     }
     gen_iter_close(it);
-    uint64_t t0 = ns_now();
+    uint64_t t0 = hx_now_ns();
     hx_kv_load_end(kv);
-    *end_s = (double)(ns_now() - t0) * 1e-9;
+    *end_s = (double)(hx_now_ns() - t0) * 1e-9;
     free(buf), free(keys), free(vals);
     return put + *end_s;
 }
@@ -333,7 +322,7 @@ static inline int reader_get(reader *rd, const bdb_bytes *k, const uint8_t **val
     if (rd->store == 0) {
         bdb_list_entry e;
         int rc = bdb_list_get(rd->v, k->data, k->len, &e);
-        if (rc < 0) bdb_check(rc, "bdb_list_get");
+        if (rc < 0) hx_bdb_check(rc, "bdb_list_get");
         *val = e.data, *len = e.len;
         return rc;
     }
@@ -370,18 +359,12 @@ static void timed_gets(reader *rd, const hx_keys *ks, uint32_t *ns)
     for (size_t i = 0; i < ks->n; i++) {
         const uint8_t *val;
         size_t len;
-        uint64_t t0 = ns_now();
+        uint64_t t0 = hx_now_ns();
         int f = reader_get(rd, &ks->k[i], &val, &len);
-        uint64_t d = ns_now() - t0;
+        uint64_t d = hx_now_ns() - t0;
         if (f && len) __asm__ volatile("" ::"r"(val[0]));
         ns[i] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
     }
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
 }
 
 static const char *const kind_name[3] = {"existing keys, uniform", "existing keys, Zipf 0.99",
@@ -393,8 +376,7 @@ static void point_gets(hx_lst *s)
     size_t n = s->sc->gets;
     uint32_t *ns = malloc(n * sizeof *ns);
     if (!ns) hx_die("out of memory");
-    /* [kind][store][p50, p99][round] */
-    static double v[3][1 + HX_PEERS][2][HX_MAX_ROUNDS];
+    double v[3][1 + HX_PEERS][2][HX_MAX_ROUNDS]; /* [kind][store][p50, p99][round] */
     for (int k = 0; k < 3; k++) {
         for (int rd_i = 0; rd_i < rounds; rd_i++) {
             hx_keys ks;
@@ -411,7 +393,7 @@ static void point_gets(hx_lst *s)
                     timed_gets(&rd, &ks, ns); /* the same keys once untimed: warm */
                 timed_gets(&rd, &ks, ns);
                 reader_fini(&rd);
-                qsort(ns, n, sizeof *ns, cmp_u32);
+                qsort(ns, n, sizeof *ns, hx_cmp_u32);
                 v[k][st][0][rd_i] = hx_pct(ns, n, 50) / 1000;
                 v[k][st][1][rd_i] = hx_pct(ns, n, 99) / 1000;
                 if (rd_i == 0 && k != HX_ZIPF) {
@@ -461,18 +443,18 @@ static void bulk_gets(hx_lst *s)
             reader rd;
             reader_init(&rd, s, st);
             size_t hits = 0;
-            uint64_t t0 = ns_now();
+            uint64_t t0 = hx_now_ns();
             for (size_t i = 0; i < n; i += PER_CALL) {
                 if (st == 0) {
                     size_t f = 0;
-                    bdb_check(bdb_list_get_many(rd.v, ks.k + i, PER_CALL, out, &f),
-                              "bdb_list_get_many");
+                    hx_bdb_check(bdb_list_get_many(rd.v, ks.k + i, PER_CALL, out, &f),
+                                 "bdb_list_get_many");
                     hits += f;
                 } else {
                     hits += hx_kv_get_many(rd.kr, ks.k + i, PER_CALL, found);
                 }
             }
-            v[st][rd_i] = (double)n / ((double)(ns_now() - t0) * 1e-9) / 1e6;
+            v[st][rd_i] = (double)n / ((double)(hx_now_ns() - t0) * 1e-9) / 1e6;
             reader_fini(&rd);
             s->r->checked += n;
             if (hits != n) {
@@ -540,9 +522,9 @@ static void threads(hx_lst *s)
                     pthread_create(&th[i], NULL, tp_main, &a[i]);
                 }
                 pthread_barrier_wait(&bar);
-                uint64_t t0 = ns_now();
+                uint64_t t0 = hx_now_ns();
                 for (int i = 0; i < t; i++) pthread_join(th[i], NULL);
-                v[c][st][rd_i] = (double)n * t / ((double)(ns_now() - t0) * 1e-9) / 1e6;
+                v[c][st][rd_i] = (double)n * t / ((double)(hx_now_ns() - t0) * 1e-9) / 1e6;
                 pthread_barrier_destroy(&bar);
             }
             hx_xy(s->r, "get-threads", store_name(st), counts[c], hx_median(v[c][st], rounds));
@@ -569,7 +551,7 @@ static void restart(hx_lst *s)
         hx_list_close(s);
         ours[i] = hx_list_open(s);
         bdb_stats es;
-        bdb_check(bdb_env_stats(s->env, &es), "bdb_env_stats");
+        hx_bdb_check(bdb_env_stats(s->env, &es), "bdb_env_stats");
         idx = (double)es.mem[BDB_MEM_INDEX].bytes / 1048576.0;
         heap = (double)es.mem_total.bytes / 1048576.0;
     }
@@ -581,9 +563,9 @@ static void restart(hx_lst *s)
         double t[HX_MAX_ROUNDS];
         for (int i = 0; i < rounds; i++) {
             hx_kv_close(s->kv[p]);
-            uint64_t t0 = ns_now();
+            uint64_t t0 = hx_now_ns();
             s->kv[p] = hx_kv_open(p, s->peer_dir[p], (uint64_t)s->sc->entries * 200);
-            t[i] = (double)(ns_now() - t0) * 1e-9;
+            t[i] = (double)(hx_now_ns() - t0) * 1e-9;
         }
         hx_fig(s->r, "restart", "reopen", "s", HX_LOWER, ours, rounds, hx_kv_name(p), t, rounds,
                cond);

@@ -39,6 +39,12 @@ typedef struct hx_keys {
     size_t n;
 } hx_keys;
 
+/* Dies with the library's error detail when rc is an error. */
+static inline void hx_bdb_check(int rc, const char *what)
+{
+    if (rc < 0) hx_die("%s: %s: %s", what, bdb_strerror(rc), bdb_errmsg());
+}
+
 /* The live key number i (0 <= i < total) as (type, slot). */
 void hx_live_key(const hx_lst *s, uint64_t i, int *type, uint64_t *slot);
 uint64_t hx_rnd(uint64_t *state);

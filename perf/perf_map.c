@@ -73,13 +73,6 @@ typedef struct store {
 
 static atomic_long printed; /* wrong answers printed so far */
 
-static inline uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t rnd(uint64_t *s)
 {
     *s ^= *s << 13;
@@ -175,16 +168,8 @@ static void st_open(mctx *c, store *s, int peer, uint64_t presize)
     }
     hx_rmrf(c->dir);
     if (mkdir(c->dir, 0755) != 0) hx_die("map: mkdir %s: %s", c->dir, strerror(errno));
-    const char *drives[1] = {c->dir};
-    bdb_map_options o;
-    bdb_map_options_init(&o);
-    o.max_buckets = SHARDS;
-    o.drives = drives;
-    o.n_drives = 1;
-    o.key_size = BM_KEY;
-    o.elem_size = BM_VAL;
-    o.fsync = 0;
-    if (bdb_map_open(c->env, &o, &s->map)) hx_die("map: bdb_map_open: %s", bdb_errmsg());
+    if (bm_map_open(c->env, c->dir, SHARDS, 0, &s->map))
+        hx_die("map: bdb_map_open: %s", bdb_errmsg());
 }
 
 static void st_close(mctx *c, store *s)
@@ -296,21 +281,15 @@ static uint64_t read_keys(const store *s, const keyset *ks, uint32_t *ns)
     uint64_t wrong = 0;
     for (size_t i = 0; i < ks->n; i++) {
         uint8_t val[BM_VAL];
-        uint64_t t0 = ns ? now_ns() : 0;
+        uint64_t t0 = ns ? hx_now_ns() : 0;
         int rc = st_get(s, ks->keys + i * BM_KEY, val);
         if (ns) {
-            uint64_t d = now_ns() - t0;
+            uint64_t d = hx_now_ns() - t0;
             ns[i] = d < UINT32_MAX ? (uint32_t)d : UINT32_MAX;
         }
         wrong += !ans_ok(s->name, ks, i, rc, val);
     }
     return wrong;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
 }
 
 /* Per round, `sample` existing and as many absent keys (the same for both
@@ -330,7 +309,7 @@ static void read_latency(mctx *c, const store *s, samples *o)
             if (i == 0 && a == 0) tally(c, g, read_keys(s, &ks, NULL));
             tally(c, g, read_keys(s, &ks, ns));
             if (a == 0) memcpy(all + (size_t)i * g, ns, g * sizeof *ns);
-            qsort(ns, g, sizeof *ns, cmp_u32);
+            qsort(ns, g, sizeof *ns, hx_cmp_u32);
             o->p50[a][i] = hx_pct(ns, g, 50) / 1e3;
             o->p99[a][i] = hx_pct(ns, g, 99) / 1e3;
             ks_free(&ks);

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,35 @@ static inline void tf_flip_byte(const char *path, long where)
     c ^= 0x01;
     cr_assert_eq(pwrite(fd, &c, 1, off), 1);
     close(fd);
+}
+
+/* A fresh directory /tmp/bdb-test-<tag>-XXXXXX in root[0..cap). */
+static inline void tf_tmpdir(char *root, size_t cap, const char *tag)
+{
+    cr_assert_lt(snprintf(root, cap, "/tmp/bdb-test-%s-XXXXXX", tag), (int)cap);
+    cr_assert_not_null(mkdtemp(root), "mkdtemp: %s", strerror(errno));
+}
+
+static inline int tf_rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st, (void)flag, (void)f;
+    return remove(p);
+}
+
+/* Removes root and everything under it. */
+static inline void tf_rmrf(const char *root)
+{
+    nftw(root, tf_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* root/rel; four results live at once (one call's arguments). */
+static inline const char *tf_path(const char *root, const char *rel)
+{
+    static char paths[4][1024];
+    static unsigned next;
+    char *p = paths[next++ % 4];
+    snprintf(p, sizeof paths[0], "%s/%s", root, rel);
+    return p;
 }
 
 #endif

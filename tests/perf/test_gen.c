@@ -33,16 +33,9 @@
 static char g_dir[64];
 static bdb_env *g_env;
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st, (void)flag, (void)f;
-    return remove(p);
-}
-
 static void setup(void)
 {
-    snprintf(g_dir, sizeof g_dir, "/tmp/bdb-test-gen-XXXXXX");
-    cr_assert_not_null(mkdtemp(g_dir), "mkdtemp: %s", strerror(errno));
+    tf_tmpdir(g_dir, sizeof g_dir, "gen");
     bdb_env_options o;
     bdb_env_options_init(&o);
     o.threads = 2;
@@ -52,7 +45,7 @@ static void setup(void)
 static void teardown(void)
 {
     if (g_env) bdb_env_close(g_env);
-    nftw(g_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    tf_rmrf(g_dir);
 }
 
 TestSuite(gen, .init = setup, .fini = teardown, .timeout = 60);
@@ -60,11 +53,7 @@ TestSuite(gen, .init = setup, .fini = teardown, .timeout = 60);
 /* A path under the test's directory; four live at once (one call's arguments). */
 static const char *P(const char *rel)
 {
-    static char paths[4][1024];
-    static unsigned next;
-    char *p = paths[next++ % 4];
-    snprintf(p, sizeof paths[0], "%s/%s", g_dir, rel);
-    return p;
+    return tf_path(g_dir, rel);
 }
 
 /* ---- keys seen, to prove absent keys absent ---- */

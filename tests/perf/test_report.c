@@ -27,21 +27,14 @@
 
 static char g_dir[64];
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st, (void)flag, (void)f;
-    return remove(p);
-}
-
 static void setup(void)
 {
-    snprintf(g_dir, sizeof g_dir, "/tmp/bdb-test-report-XXXXXX");
-    cr_assert_not_null(mkdtemp(g_dir), "mkdtemp: %s", strerror(errno));
+    tf_tmpdir(g_dir, sizeof g_dir, "report");
 }
 
 static void teardown(void)
 {
-    nftw(g_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    tf_rmrf(g_dir);
 }
 
 TestSuite(report, .init = setup, .fini = teardown, .timeout = 60);
@@ -49,11 +42,7 @@ TestSuite(report, .init = setup, .fini = teardown, .timeout = 60);
 /* A path under the test's directory; four live at once (one call's arguments). */
 static const char *P(const char *rel)
 {
-    static char paths[4][1024];
-    static unsigned next;
-    char *p = paths[next++ % 4];
-    snprintf(p, sizeof paths[0], "%s/%s", g_dir, rel);
-    return p;
+    return tf_path(g_dir, rel);
 }
 
 static int exists(const char *path)
