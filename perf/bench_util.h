@@ -19,10 +19,11 @@ static inline double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* A "<field>: N kB" value of /proc/self/status (VmRSS, VmHWM). */
-static inline long status_kib(const char *field)
+/* The number after "<field>:" on a line of the /proc file `file`, or -1
+ * (a "N kB" value of /proc/self/status or /proc/meminfo). */
+static inline long proc_kib(const char *file, const char *field)
 {
-    FILE *f = fopen("/proc/self/status", "r");
+    FILE *f = fopen(file, "r");
     char line[256];
     long v = -1;
     size_t n = strlen(field);
@@ -31,6 +32,12 @@ static inline long status_kib(const char *field)
             break;
     if (f) fclose(f);
     return v;
+}
+
+/* A "<field>: N kB" value of /proc/self/status (VmRSS, VmHWM). */
+static inline long status_kib(const char *field)
+{
+    return proc_kib("/proc/self/status", field);
 }
 
 /* Resets the peak so that the merge's own peak can be read afterwards. */

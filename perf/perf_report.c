@@ -22,6 +22,7 @@
 
 #include "bucketdb/bucketdb.h"
 
+#include "perf/bench_util.h"
 #include "perf/harness.h"
 
 /* The one piece of global state: a run with several plots and no gnuplot
@@ -194,32 +195,15 @@ double hx_median(const double *v, int n)
     return m;
 }
 
-/* The number after "<key>:" on a line of a /proc file, or -1. */
-static double proc_num(const char *file, const char *key)
-{
-    FILE *f = fopen(file, "r");
-    char line[512];
-    double v = -1;
-    size_t n = strlen(key);
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, key, n) && line[n] == ':' && sscanf(line + n + 1, "%lf", &v) == 1) break;
-    if (f) fclose(f);
-    return v;
-}
-
 double hx_peak_rss_mib(void)
 {
-    double kib = proc_num("/proc/self/status", "VmHWM");
-    return kib < 0 ? NAN : kib / 1024;
+    long kib = status_kib("VmHWM");
+    return kib < 0 ? NAN : (double)kib / 1024;
 }
 
 void hx_rss_reset(void)
 {
-    int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    ssize_t w = write(fd, "5", 1); /* refused by old kernels: the peak stays the process's */
-    (void)w;
-    close(fd);
+    reset_peak_rss(); /* refused by old kernels: the peak stays the process's */
 }
 
 /* Calls fn on every regular file under path, without following symlinks. */
@@ -338,8 +322,8 @@ static void machine_get(machine *m, const char *dir)
     }
     if (f) fclose(f);
     m->cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    double kib = proc_num("/proc/meminfo", "MemTotal");
-    m->mem_gib = kib < 0 ? NAN : kib / (1024.0 * 1024.0);
+    long kib = proc_kib("/proc/meminfo", "MemTotal");
+    m->mem_gib = kib < 0 ? NAN : (double)kib / (1024.0 * 1024.0);
     struct utsname u;
     if (!uname(&u)) snprintf(m->kernel, sizeof m->kernel, "%.60s %.60s", u.sysname, u.release);
     static const struct {

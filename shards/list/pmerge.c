@@ -303,6 +303,16 @@ static int hash_piece(bdbi_pmerge *m, uint32_t t)
     return rc;
 }
 
+/* Keeps the merge's first failure: its code and, for the thread that
+ * resolves the merge, its error detail. */
+static void note_failure(bdbi_pmerge *m, int rc)
+{
+    if (rc && !m->rc) {
+        m->rc = rc;
+        bdbi_err_save(&m->why);
+    }
+}
+
 /* Adopts the output, records the merge and its counters. */
 static void finish(bdbi_pmerge *m)
 {
@@ -350,8 +360,7 @@ static void finish(bdbi_pmerge *m)
     }
     pthread_mutex_unlock(&l->reg_mu);
     m->output = out;
-    if (rc && !m->rc) bdbi_err_save(&m->why);
-    m->rc = rc;
+    note_failure(m, rc);
     atomic_store_explicit(&m->state, rc ? PM_FAILED : PM_DONE, memory_order_release);
     bdbi_pmerge_unref(m); /* the running list's reference */
 }
@@ -361,7 +370,7 @@ static int piece_done(bdbi_pmerge *m, uint32_t t, int rc)
 {
     pthread_mutex_lock(&m->mu);
     m->done[t] = 1;
-    if (rc && !m->rc) m->rc = rc, bdbi_err_save(&m->why);
+    note_failure(m, rc);
     if (m->hashing) {
         pthread_mutex_unlock(&m->mu);
         return rc;
@@ -373,7 +382,7 @@ static int piece_done(bdbi_pmerge *m, uint32_t t, int rc)
         pthread_mutex_unlock(&m->mu);
         if (!err && m->split) err = hash_piece(m, i);
         pthread_mutex_lock(&m->mu);
-        if (err && !m->rc) m->rc = err, bdbi_err_save(&m->why);
+        note_failure(m, err);
         m->next_hash++;
     }
     m->hashing = 0;
