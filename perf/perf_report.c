@@ -63,12 +63,6 @@ static int cmp_dbl(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* The lowest and highest non-NaN values (NaN when there are none). */
 static void range(const double *v, int n, double *lo, double *hi)
 {
@@ -131,7 +125,7 @@ void hx_dist(hx_results *r, const char *plot, const char *name, uint32_t *ns, si
     hx_series *s = series(r, plot, name, HX_DIST);
     s->n_q = 0;
     if (!n) return;
-    qsort(ns, n, sizeof *ns, cmp_u32);
+    qsort(ns, n, sizeof *ns, hx_cmp_u32);
     for (size_t i = 0; i < sizeof g_pcts / sizeof *g_pcts; i++) {
         s->q[i][0] = g_pcts[i];
         s->q[i][1] = hx_pct(ns, n, g_pcts[i]) / 1000.0;
